@@ -1,0 +1,1 @@
+"""Tally's business rules: pure code, no web, database or environment."""

@@ -1,0 +1,32 @@
+"""The hash chain over a member's facts: each fact names its own hash and the one before it.
+
+A fact's hash covers its type, its aggregate and version and every stored field except the
+hash itself, in a canonical encoding (sorted keys, decimals as strings), so the same hash can
+be recomputed from the stored row: an edited or deleted fact no longer matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+_NOT_HASHED = ("fact_hash", "originator_topic", "originator_id", "originator_version")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def fact_hash(fact_type: str, member_id: UUID, version: int, state: dict[str, Any]) -> str:
+    """SHA-256 of a fact's canonical encoding; `state` is its stored fields."""
+    body = {key: value for key, value in state.items() if key not in _NOT_HASHED}
+    payload = orjson.dumps(
+        [fact_type, str(member_id), version, body], default=_default, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(payload).hexdigest()

@@ -1,0 +1,180 @@
+"""The Ledger application: Tally's use cases, each get → decide → save in one transaction.
+
+Every write names its own idempotency key. The key's guard aggregate is saved in the same
+`save()` as the member's new facts, so a retried request either replays the stored answer or
+(with a different body) is refused; a concurrent change to the member makes the store refuse
+the save, and the use case starts again from fresh state (bounded, then `Busy`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Transcoder
+
+from domain.document import member_document
+from domain.errors import LedgerError, MemberNotFound
+from domain.guards import Receipt, guard_id
+from domain.member import Member
+from domain.program import PROGRAM_ID, Program
+from domain.rules import Rules
+from tally.guarding import MemberLocks, Outcome, check_replay, retrying
+from tally.transcoder import OrjsonTranscoder
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def system(actor: dict[str, Any]) -> dict[str, Any]:
+    """The actor of time-driven facts: the system, on behalf of the request that found them due."""
+    return {"name": "system", "role": "system", "request_id": actor.get("request_id")}
+
+
+class LedgerCore(Application):
+    """Storage, loading and the shared shape of a receipted write; use cases live in subclasses."""
+
+    name = "Ledger"
+    snapshotting_intervals = {Member: 100}
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Callable[[], datetime] = utc_now):
+        super().__init__(env)
+        self.clock = clock
+        self.locks = MemberLocks()
+        self._rules_at = lru_cache(maxsize=64)(self._load_rules_at)
+
+    def construct_transcoder(self) -> Transcoder:
+        return OrjsonTranscoder()
+
+    # Loading --------------------------------------------------------------------------------
+
+    def _get(self, aggregate_id: UUID, kind: type) -> Any | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def member(self, member_id: UUID | str) -> Member:
+        """The member as recorded now; raises MemberNotFound."""
+        try:
+            found = self._get(UUID(str(member_id)), Member)
+        except ValueError:
+            found = None
+        if found is None:
+            raise MemberNotFound(f"no member {member_id}")
+        return found
+
+    def survivor(self, member: Member) -> Member:
+        """The member itself, or the one it was merged into (following chains of merges)."""
+        while member.status == "merged":
+            member = self.member(member.merged_into)
+        return member
+
+    def program(self) -> Program:
+        program = self._get(PROGRAM_ID, Program)
+        if program is None:
+            program = Program.define_default({"name": "system", "role": "system", "request_id": None})
+            try:
+                self.save(program)
+            except IntegrityError:
+                program = self.repository.get(PROGRAM_ID)
+        return program
+
+    def rules(self) -> Rules:
+        return self.program().rules
+
+    def _load_rules_at(self, version: int) -> Rules:
+        return self.repository.get(PROGRAM_ID, version=version).rules
+
+    # Answers --------------------------------------------------------------------------------
+
+    def document(self, member: Member, rules: Rules | None = None,
+                 at: datetime | None = None) -> dict[str, Any]:
+        return member_document(member, rules or self.rules(), at or self.clock())
+
+    def document_at_version(self, member_id: str, version: int, program_version: int) -> dict:
+        """The member document as it was when `version` was recorded (for replayed answers)."""
+        member = self.repository.get(UUID(member_id), version=version)
+        return member_document(member, self._rules_at(program_version), member.modified_on)
+
+    def answer(self, result: dict[str, Any], member_id: str, member_version: int,
+               program_version: int, replayed: bool) -> Outcome:
+        body = {key: value for key, value in result.items() if not key.startswith("_")}
+        body["member"] = self.document_at_version(member_id, member_version, program_version)
+        return Outcome(body, replayed)
+
+
+    def fresh(self, result: dict[str, Any], member: Member, rules: Rules) -> Outcome:
+        """The answer to a write just recorded: its result and the member document now."""
+        body = {key: value for key, value in result.items() if not key.startswith("_")}
+        body["member"] = self.document(member, rules)
+        return Outcome(body)
+
+    # The shape of most writes ---------------------------------------------------------------
+
+    def save_due_facts(self, *members: Member) -> None:
+        """Time-driven facts stand even when the command that found them is refused."""
+        try:
+            self.save(*members)
+        except IntegrityError:
+            pass  # another request changed the member; it records them instead
+
+    def receipted(self, kind: str, key: str, request_hash: str, member_id: UUID | str,
+                  occurred_at: datetime, actor: dict[str, Any],
+                  decide: Callable[[Member, Rules], dict[str, Any]]) -> Outcome:
+        """A write on one member under a receipt: replay, refuse, or decide and save once."""
+
+        def attempt() -> Outcome:
+            member = self.member(member_id)
+            receipt = self._get(guard_id(kind, key), Receipt)
+            if receipt is not None:
+                check_replay(receipt.request_hash, request_hash, f"{kind} id {key!r}")
+                return self.answer(receipt.result, receipt.member_id, receipt.member_version,
+                                   receipt.result["_program_version"], replayed=True)
+            member.ensure_active()
+            rules = self.rules()
+            member.catch_up(rules, occurred_at, system(actor))
+            try:
+                result = decide(member, rules)
+            except LedgerError:
+                self.save_due_facts(member)
+                raise
+            result["_program_version"] = rules.version
+            self.save(member, Receipt.issue(kind, key, request_hash, str(member.id),
+                                            member.version, result))
+            return self.fresh(result, member, rules)
+
+        with self.locks.holding(member_id):
+            return retrying(attempt)
+
+    def members_due(self, member_ids: Iterable[UUID], as_of: datetime) -> dict[str, int]:
+        """Records every time-driven fact due at or before `as_of` for the members named."""
+        counts = {"activated": 0, "expired_points": 0, "tiers_changed": 0, "members_touched": 0}
+        actor = {"name": "system", "role": "system", "request_id": None}
+        for member_id in member_ids:
+            with self.locks.holding(member_id):
+                new = retrying(lambda: self._catch_up_one(member_id, as_of, actor))
+            counts["members_touched"] += bool(new)
+            for fact in new:
+                if isinstance(fact, Member.PointsActivated):
+                    counts["activated"] += 1
+                elif isinstance(fact, Member.PointsExpired):
+                    counts["expired_points"] += fact.points
+                elif isinstance(fact, Member.TierChanged):
+                    counts["tiers_changed"] += 1
+        return counts
+
+    def _catch_up_one(self, member_id: UUID, as_of: datetime, actor: dict) -> list[Any]:
+        member = self._get(member_id, Member)
+        if member is None or member.status == "merged":
+            return []
+        member.catch_up(self.rules(), as_of, actor)
+        new = list(member._pending_events)
+        if new:
+            self.save(member)
+        return new

@@ -1,0 +1,125 @@
+"""Use cases of the till and the shop: purchases (with referral credits) and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.earning import Item
+from domain.errors import IdentityNotFound, LedgerError, TransactionNotFound
+from domain.guards import IdentityClaim, Purchase
+from domain.member import Member
+from domain.rules import Rules
+from tally.application import LedgerCore, system
+from tally.guarding import Outcome, check_replay, retrying
+
+
+class PurchaseUseCases(LedgerCore):
+    def holder_of(self, kind: str, value: str) -> Member:
+        """The member holding an identity (after a merge, the survivor); IdentityNotFound."""
+        claim = self._get(IdentityClaim.id_for(kind, value), IdentityClaim)
+        if claim is None or claim.holder is None:
+            raise IdentityNotFound(f"no member holds {kind} {value}")
+        return self.survivor(self.member(claim.holder))
+
+    def post_purchase(self, *, transaction_id: str, channel: str, store_id: str | None,
+                      member_id: str | None, identity: tuple[str, str] | None, amount: Decimal,
+                      currency: str, items: list[Item], occurred_at: datetime,
+                      actor: dict[str, Any], request_hash: str) -> Outcome:
+        """Records a purchase once per (channel, transaction_id).
+
+        Raises InvalidInput (currency), MemberNotFound, IdentityNotFound, IdempotencyConflict,
+        MemberMerged (a merged member_id), Busy.
+        """
+        self.rules().require_currency(currency)
+
+        def attempt() -> Outcome:
+            member = self.member(member_id) if identity is None else self.holder_of(*identity)
+            purchase = self._get(Purchase.id_for(channel, transaction_id), Purchase)
+            if purchase is not None:
+                check_replay(purchase.request_hash, request_hash,
+                             f"transaction {channel}/{transaction_id}")
+                return self._purchase_answer(purchase, replayed=True)
+            member.ensure_active()
+            rules = self.rules()
+            member.catch_up(rules, occurred_at, system(actor))
+            first_referred = member.awaits_referral_credit
+            result = member.earn_purchase(rules, channel, transaction_id, store_id, amount,
+                                          currency, items, occurred_at, actor)
+            referrer = self._credit_referral(member, rules, occurred_at, actor) if first_referred else []
+            purchase = Purchase.record(
+                channel=channel, transaction_id=transaction_id, request_hash=request_hash,
+                member_id=str(member.id), member_version=member.version, amount=amount,
+                currency=currency, points_earned=result["points_earned"],
+                lot_id=result.pop("lot_id"), result={**result, "_program_version": rules.version})
+            self.save(member, purchase, *referrer)
+            return Outcome(self._purchase_body(purchase, self.document(member, rules)))
+
+        with self.locks.holding(member_id or self._claimed_by(identity)):
+            return retrying(attempt)
+
+    def _claimed_by(self, identity: tuple[str, str]) -> str:
+        claim = self._get(IdentityClaim.id_for(*identity), IdentityClaim)
+        return str(claim.holder) if claim is not None else f"identity:{identity}"
+
+    def _credit_referral(self, member: Member, rules: Rules, occurred_at: datetime,
+                         actor: dict[str, Any]) -> list[Member]:
+        """With a referee's first purchase, both sides get their bonus (once, ever)."""
+        referrer = self.survivor(self.member(member.referrer_id))
+        member.credit_referral(rules, "referee", str(referrer.id), occurred_at, actor)
+        if referrer.id == member.id:
+            return []
+        referrer.credit_referral(rules, "referrer", str(member.id), occurred_at, actor)
+        return [referrer]
+
+    def _purchase_body(self, purchase: Purchase, document: dict[str, Any]) -> dict[str, Any]:
+        result = purchase.result
+        return {"transaction_id": purchase.transaction_id, "channel": purchase.channel,
+                "member_id": purchase.member_id, "points_earned": purchase.points_earned,
+                "status": result["status"], "available_at": result["available_at"],
+                "expires_at": result["expires_at"], "member": document}
+
+    def _purchase_answer(self, purchase: Purchase, replayed: bool) -> Outcome:
+        document = self.document_at_version(purchase.member_id, purchase.member_version,
+                                            purchase.result["_program_version"])
+        return Outcome(self._purchase_body(purchase, document), replayed)
+
+    def return_purchase(self, *, channel: str, transaction_id: str, return_id: str,
+                        amount: Decimal, occurred_at: datetime, actor: dict[str, Any],
+                        request_hash: str) -> Outcome:
+        """A full or partial return; its return_id is unique per purchase.
+
+        Raises TransactionNotFound, IdempotencyConflict, ReturnExceedsPurchase, Busy.
+        """
+
+        def attempt() -> Outcome:
+            purchase = self._get(Purchase.id_for(channel, transaction_id), Purchase)
+            if purchase is None:
+                raise TransactionNotFound(f"no transaction {channel}/{transaction_id}")
+            earlier = purchase.returns.get(return_id)
+            if earlier is not None:
+                check_replay(earlier["request_hash"], request_hash, f"return id {return_id!r}")
+                return self.answer(earlier["result"], earlier["member_id"],
+                                   earlier["member_version"],
+                                   earlier["result"]["_program_version"], replayed=True)
+            member = self.survivor(self.member(purchase.member_id))
+            rules = self.rules()
+            member.catch_up(rules, occurred_at, system(actor))
+            try:
+                outcome = member.take_return(rules, purchase, return_id, amount, occurred_at,
+                                             actor)
+            except LedgerError:
+                self.save_due_facts(member)
+                raise
+            result = {"return_id": return_id, "points_clawed_back": outcome["points_clawed_back"],
+                      "points_forgiven": outcome["points_forgiven"],
+                      "debt_created": outcome["debt_created"], "_program_version": rules.version}
+            purchase.record_return(return_id=return_id, request_hash=request_hash, amount=amount,
+                                   owed=outcome["owed"], member_id=str(member.id),
+                                   member_version=member.version, result=result)
+            self.save(member, purchase)
+            return self.fresh(result, member, rules)
+
+        with self.locks.holding(f"purchase:{channel}:{transaction_id}"):
+            return retrying(attempt)

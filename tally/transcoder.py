@@ -1,0 +1,54 @@
+"""Stored events as orjson bytes, keeping Decimal, datetime and value dataclasses typed.
+
+orjson writes these types as plain strings or objects, which would come back untyped, so they
+are tagged on the way in and restored on the way out:
+`{"__d": "120.50"}`, `{"__t": "2026-11-22T02:00:00+00:00"}`, `{"__v": topic, "f": {...}}`.
+UUIDs are stored as strings (events keep ids as `str`; the aggregate id has its own column).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import Transcoder
+from eventsourcing.utils import get_topic, resolve_topic
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"__d": str(value)}
+    if isinstance(value, datetime):
+        return {"__t": value.isoformat()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+        return {"__v": get_topic(type(value)), "f": fields}
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def _untag(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_untag(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        if "__d" in value:
+            return Decimal(value["__d"])
+        if "__t" in value:
+            return datetime.fromisoformat(value["__t"])
+    if "__v" in value and len(value) == 2:
+        return resolve_topic(value["__v"])(**_untag(value["f"]))
+    return {key: _untag(item) for key, item in value.items()}
+
+
+class OrjsonTranscoder(Transcoder):
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(obj, default=_tag, option=_OPTIONS)
+
+    def decode(self, data: bytes) -> Any:
+        return _untag(orjson.loads(data))
