@@ -1,0 +1,37 @@
+"""The composition root: settings → database → migrations → Ledger (+ read side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from migrations import apply_migrations
+from tally.application import utc_now
+from tally.ledger import Ledger
+from tally.settings import Settings
+from tally.storage import database_url, eventsourcing_env
+
+
+@dataclass
+class Runtime:
+    """Everything a process of Tally holds: the ledger and the read side's handles."""
+
+    settings: Settings
+    url: str
+    ledger: Ledger
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for closer in reversed(self.extras.get("closers", [])):
+            closer()
+        self.ledger.close()
+
+
+def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Runtime:
+    """Opens the database (embedded when DATABASE_URL is unset), migrates it, builds the Ledger."""
+    url = database_url(settings)
+    apply_migrations(url)
+    ledger = Ledger(eventsourcing_env(url, settings.pool_size), clock=clock)
+    ledger.program()  # a fresh ledger starts with the default program, version 1
+    return Runtime(settings=settings, url=url, ledger=ledger)
