@@ -8,6 +8,7 @@ the save, and the use case starts again from fresh state (bounded, then `Busy`).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterable
@@ -35,6 +36,9 @@ def system(actor: dict[str, Any]) -> dict[str, Any]:
     return {"name": "system", "role": "system", "request_id": actor.get("request_id")}
 
 
+PROGRAM_TTL_SECONDS = 1.0
+
+
 class LedgerCore(Application):
     """Storage, loading and the shared shape of a receipted write; use cases live in subclasses."""
 
@@ -46,6 +50,7 @@ class LedgerCore(Application):
         self.clock = clock
         self.locks = MemberLocks()
         self._rules_at = lru_cache(maxsize=64)(self._load_rules_at)
+        self._program_cache: tuple[Program | None, float] = (None, 0.0)
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
@@ -76,6 +81,18 @@ class LedgerCore(Application):
         return member
 
     def program(self) -> Program:
+        """The current program, re-read at most once a second (at once after a local change)."""
+        cached, read_at = self._program_cache
+        if cached is not None and time.monotonic() - read_at < PROGRAM_TTL_SECONDS:
+            return cached
+        program = self._load_program()
+        self._program_cache = (program, time.monotonic())
+        return program
+
+    def forget_program(self) -> None:
+        self._program_cache = (None, 0.0)
+
+    def _load_program(self) -> Program:
         program = self._get(PROGRAM_ID, Program)
         if program is None:
             program = Program.define_default({"name": "system", "role": "system", "request_id": None})

@@ -11,10 +11,10 @@ from domain.member import Member
 from domain.rules import Rules
 from tally.guarding import Outcome
 from tally.members import MemberUseCases
-from tally.purchases import PurchaseUseCases
+from tally.batch import BatchUseCases
 
 
-class Ledger(MemberUseCases, PurchaseUseCases):
+class Ledger(MemberUseCases, BatchUseCases):
     def redeem_points(self, *, member_id: UUID, redemption_id: str, points: int,
                       reward: str | None, occurred_at: datetime, actor: dict[str, Any],
                       request_hash: str) -> Outcome:
@@ -69,9 +69,11 @@ class Ledger(MemberUseCases, PurchaseUseCases):
 
     def configure_program(self, document: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         """Replaces the program; raises InvalidProgram listing every problem."""
+        self.forget_program()
         program = self.program()
         program.redefine(document, actor)
         self.save(program)
+        self.forget_program()
         return self.program_document(program)
 
     def program_document(self, program: Any = None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from domain.earning import Item
 from domain.errors import IdentityNotFound, LedgerError, TransactionNotFound
@@ -41,18 +42,11 @@ class PurchaseUseCases(LedgerCore):
                 check_replay(purchase.request_hash, request_hash,
                              f"transaction {channel}/{transaction_id}")
                 return self._purchase_answer(purchase, replayed=True)
-            member.ensure_active()
             rules = self.rules()
-            member.catch_up(rules, occurred_at, system(actor))
-            first_referred = member.awaits_referral_credit
-            result = member.earn_purchase(rules, channel, transaction_id, store_id, amount,
-                                          currency, items, occurred_at, actor)
-            referrer = self._credit_referral(member, rules, occurred_at, actor) if first_referred else []
-            purchase = Purchase.record(
-                channel=channel, transaction_id=transaction_id, request_hash=request_hash,
-                member_id=str(member.id), member_version=member.version, amount=amount,
-                currency=currency, points_earned=result["points_earned"],
-                lot_id=result.pop("lot_id"), result={**result, "_program_version": rules.version})
+            purchase, referrer = self.record_purchase(
+                member, rules, transaction_id=transaction_id, channel=channel, store_id=store_id,
+                amount=amount, currency=currency, items=items, occurred_at=occurred_at,
+                actor=actor, request_hash=request_hash)
             self.save(member, purchase, *referrer)
             return Outcome(self._purchase_body(purchase, self.document(member, rules)))
 
@@ -63,10 +57,35 @@ class PurchaseUseCases(LedgerCore):
         claim = self._get(IdentityClaim.id_for(*identity), IdentityClaim)
         return str(claim.holder) if claim is not None else f"identity:{identity}"
 
+    def record_purchase(self, member: Member, rules: Rules, *, transaction_id: str, channel: str,
+                        store_id: str | None, amount: Decimal, currency: str, items: list[Item],
+                        occurred_at: datetime, actor: dict[str, Any], request_hash: str,
+                        known: dict | None = None) -> tuple[Purchase, list[Member]]:
+        """Decides a new purchase on a loaded member: due facts, points, referral credits.
+
+        Returns the Purchase guard and any other member changed (the referrer); `known` holds
+        aggregates already loaded (and maybe changed) in this unit of work.
+        """
+        member.ensure_active()
+        member.catch_up(rules, occurred_at, system(actor))
+        first_referred = member.awaits_referral_credit
+        result = member.earn_purchase(rules, channel, transaction_id, store_id, amount, currency,
+                                      items, occurred_at, actor)
+        referrer = self._credit_referral(member, rules, occurred_at, actor, known or {}) \
+            if first_referred else []
+        purchase = Purchase.record(
+            channel=channel, transaction_id=transaction_id, request_hash=request_hash,
+            member_id=str(member.id), member_version=member.version, amount=amount,
+            currency=currency, points_earned=result["points_earned"],
+            lot_id=result.pop("lot_id"), result={**result, "_program_version": rules.version})
+        return purchase, referrer
+
     def _credit_referral(self, member: Member, rules: Rules, occurred_at: datetime,
-                         actor: dict[str, Any]) -> list[Member]:
+                         actor: dict[str, Any], known: dict) -> list[Member]:
         """With a referee's first purchase, both sides get their bonus (once, ever)."""
-        referrer = self.survivor(self.member(member.referrer_id))
+        referrer = known.get(UUID(member.referrer_id)) or self.member(member.referrer_id)
+        while referrer.status == "merged":
+            referrer = known.get(UUID(referrer.merged_into)) or self.member(referrer.merged_into)
         member.credit_referral(rules, "referee", str(referrer.id), occurred_at, actor)
         if referrer.id == member.id:
             return []

@@ -31,10 +31,13 @@ def _tag(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
+_CONTAINERS = (dict, list)
+
+
 def _untag(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_untag(item) for item in value]
-    if not isinstance(value, dict):
+    if type(value) is list:
+        return [_untag(item) if type(item) in _CONTAINERS else item for item in value]
+    if type(value) is not dict:
         return value
     if len(value) == 1:
         if "__d" in value:
@@ -43,7 +46,8 @@ def _untag(value: Any) -> Any:
             return datetime.fromisoformat(value["__t"])
     if "__v" in value and len(value) == 2:
         return resolve_topic(value["__v"])(**_untag(value["f"]))
-    return {key: _untag(item) for key, item in value.items()}
+    return {key: _untag(item) if type(item) in _CONTAINERS else item
+            for key, item in value.items()}
 
 
 class OrjsonTranscoder(Transcoder):

@@ -1,0 +1,22 @@
+from domain.chain import fact_hash
+from tests.unit.factories import ACTOR, at, buy, enrolled, rules
+
+
+def test_each_fact_names_the_hash_of_the_one_before_it():
+    member = enrolled()
+    buy(member, rules(), "10.00", "2026-01-02")
+    member.redeem("X1", 5, None, at("2026-01-03"), ACTOR)
+    facts = member.collect_events()
+    assert facts[0].prev_hash == ""
+    assert [f.prev_hash for f in facts[1:]] == [f.fact_hash for f in facts[:-1]]
+    assert member.chain_head == facts[-1].fact_hash
+
+
+def test_a_facts_hash_is_recomputed_from_its_stored_fields_and_changes_with_them():
+    member = enrolled()
+    buy(member, rules(), "10.00", "2026-01-02")
+    earned = member.collect_events()[1]
+    state = dict(vars(earned))
+    assert fact_hash("PointsEarned", member.id, 2, state) == earned.fact_hash
+    state["points"] = 11
+    assert fact_hash("PointsEarned", member.id, 2, state) != earned.fact_hash
