@@ -36,13 +36,12 @@ class BatchUseCases(PurchaseUseCases):
         """Posts each order (the keyword arguments of `post_purchase`); one result per order:
         {"status": 201 | 200 | 404 | 409 | 422, "points_earned"?, "code"?, "detail"?}."""
         results: list[dict[str, Any]] = []
-        known: dict[UUID, Any] = {}  # aggregates as saved so far in this call
         for start in range(0, len(orders), CHUNK):
             chunk = orders[start:start + CHUNK]
             try:
-                results += self._post_chunk(chunk, known)
+                with self.bulk_cache.lock:
+                    results += self._post_chunk(chunk)
             except IntegrityError:
-                known.clear()
                 results += [self._post_alone(order) for order in chunk]
         return results
 
@@ -54,26 +53,32 @@ class BatchUseCases(PurchaseUseCases):
         return {"status": 200 if outcome.replayed else 201,
                 "points_earned": outcome.body["points_earned"]}
 
-    def _post_chunk(self, chunk: list[dict[str, Any]], known: dict[UUID, Any]) -> list[dict[str, Any]]:
-        self._load_for(chunk, known)
+    def _post_chunk(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        known = self._load_for(chunk)
         changed: dict[UUID, Any] = {}
         results = []
-        for order in chunk:
-            try:
-                results.append(self._post_known(order, known, changed))
-            except LedgerError as error:
-                results.append(refused(error))
-        self.save(*changed.values())
+        try:
+            for order in chunk:
+                try:
+                    results.append(self._post_known(order, known, changed))
+                except LedgerError as error:
+                    results.append(refused(error))
+            self.save(*changed.values())
+        except BaseException:
+            self.bulk_cache.forget(known)
+            raise
+        self.bulk_cache.keep(changed.values())
         return results
 
-    def _load_for(self, chunk: list[dict[str, Any]], known: dict[UUID, Any]) -> None:
-        """Loads the guards, claims and members the chunk needs that are not known yet."""
+    def _load_for(self, chunk: list[dict[str, Any]]) -> dict[UUID, Any]:
+        """The guards, claims and members the chunk needs, current as of now."""
         guards = [Purchase.id_for(o["channel"], o["transaction_id"]) for o in chunk]
         claims = [IdentityClaim.id_for(*o["identity"]) for o in chunk if o["identity"]]
-        known.update(load_many(self, [i for i in guards + claims if i not in known]))
+        known = load_many(self, guards + claims, self.bulk_cache)
         holders = [known[c].holder for c in claims if c in known and known[c].holder]
         member_ids = [UUID(str(m)) for m in [o["member_id"] for o in chunk if o["member_id"]] + holders]
-        known.update(load_many(self, [i for i in member_ids if i not in known]))
+        known.update(load_many(self, member_ids, self.bulk_cache))
+        return known
 
     def _member_in(self, order: dict[str, Any], known: dict[UUID, Any]) -> Member:
         if order["identity"]:

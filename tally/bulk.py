@@ -7,7 +7,8 @@ it with `= ANY(...)`, then folds them with the library's own mapper and mutate m
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from typing import Any, Iterable
 from uuid import UUID
 
@@ -18,10 +19,12 @@ from psycopg.sql import SQL, Identifier
 _LATEST_SNAPSHOTS = SQL(
     "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
     "FROM {table} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC")
+# LATERAL makes one primary-key probe per id; a plain join lets the planner scan the index.
 _EVENTS_AFTER = SQL(
-    "SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {table} e "
-    "JOIN unnest(%s::uuid[], %s::bigint[]) AS s(id, after) ON e.originator_id = s.id "
-    "AND e.originator_version > s.after ORDER BY e.originator_id, e.originator_version")
+    "SELECT e.* FROM unnest(%s::uuid[], %s::bigint[]) AS s(id, after) CROSS JOIN LATERAL ("
+    " SELECT originator_id, originator_version, topic, state FROM {table}"
+    " WHERE originator_id = s.id AND originator_version > s.after"
+    " ORDER BY originator_version) AS e")
 
 
 def _stored(row: dict[str, Any]) -> StoredEvent:
@@ -30,17 +33,42 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
                        topic=row["topic"], state=bytes(row["state"]))
 
 
-def load_many(app: Application, ids: Iterable[UUID]) -> dict[UUID, Any]:
+class AggregateCache:
+    """Aggregates as last saved by this process's bulk work, fast-forwarded before each use.
+
+    Only bulk work uses it, one unit of work at a time (`lock`): it hands out its own objects,
+    so whoever changes one must `keep` it after a successful save or `forget` it otherwise.
+    """
+
+    def __init__(self, maxsize: int = 100_000) -> None:
+        self.maxsize, self.items = maxsize, OrderedDict()
+        self.lock = threading.Lock()
+
+    def keep(self, aggregates: Iterable[Any]) -> None:
+        for aggregate in aggregates:
+            self.items[aggregate.id] = aggregate
+            self.items.move_to_end(aggregate.id)
+        while len(self.items) > self.maxsize:
+            self.items.popitem(last=False)
+
+    def forget(self, ids: Iterable[UUID]) -> None:
+        for aggregate_id in ids:
+            self.items.pop(aggregate_id, None)
+
+
+def load_many(app: Application, ids: Iterable[UUID],
+              cache: AggregateCache | None = None) -> dict[UUID, Any]:
     """The current state of every aggregate among `ids` that exists (missing ids are absent)."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return {}
     recorder = app.recorder
-    found: dict[UUID, Any] = {}
+    found: dict[UUID, Any] = {i: cache.items[i] for i in ids if cache and i in cache.items}
+    missing = [i for i in ids if i not in found]
     with recorder.datastore.transaction(commit=False) as cursor:
-        if app.snapshots is not None:
+        if app.snapshots is not None and missing:
             table = Identifier(recorder.datastore.schema, app.snapshots.recorder.events_table_name)
-            cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (ids,))
+            cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (missing,))
             for row in cursor.fetchall():
                 found[row["originator_id"]] = app.mapper.to_domain_event(_stored(row)).mutate(None)
         table = Identifier(recorder.datastore.schema, recorder.events_table_name)
@@ -55,4 +83,6 @@ def load_many(app: Application, ids: Iterable[UUID]) -> dict[UUID, Any]:
         for event in stream:
             aggregate = event.mutate(aggregate)
         found[aggregate_id] = aggregate
+    if cache is not None:
+        cache.keep(found.values())
     return found

@@ -37,11 +37,12 @@ class MemberUseCases(LedgerCore):
         identities = list(dict.fromkeys(identities))
 
         def attempt() -> Outcome:
-            if chosen and (existing := self._get(member_id, Member)) is not None:
+            existing = self._get(member_id, object) if chosen else None
+            if isinstance(existing, Member):
                 check_replay(existing.request_hash, request_hash, f"member id {member_id}")
                 return Outcome(self.document_at_version(str(member_id), 1, self.program().version),
                                replayed=True)
-            if self._get(member_id, object) is not None:
+            if existing is not None:
                 raise InvalidInput("member_id", "this id is already used by something else")
             referrer_id = self._referrer(referrer_code)
             claims = [self._claim_for(kind, value, str(member_id)) for kind, value in identities]
