@@ -1,0 +1,1 @@
+"""Tally: an event-sourced loyalty ledger (application, settings, storage and CLI)."""

@@ -1,0 +1,76 @@
+"""Batch posting judges each purchase as a single post would, many per transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from tests.integration.ledgers import ACTOR, Shop, at, open_ledger
+
+
+@pytest.fixture
+def shop(database_url, clean_db):
+    ledger = open_ledger(database_url)
+    yield Shop(ledger)
+    ledger.close()
+
+
+def order(transaction_id: str, member_id: str, amount: str = "10.00", **changes) -> dict:
+    fields = dict(transaction_id=transaction_id, channel="web", store_id=None,
+                  member_id=member_id, identity=None, amount=Decimal(amount), currency="CNY",
+                  items=[], occurred_at=at("2026-02-01"), actor=ACTOR,
+                  request_hash=f"{transaction_id}:{amount}")
+    return {**fields, **changes}
+
+
+def test_a_batch_with_duplicates_and_unknown_members_answers_each_item_in_order(shop):
+    members = [shop.enroll()["member_id"] for _ in range(20)]
+    orders = [order(f"W-{i}", members[i % 20]) for i in range(1000)]
+    for i in range(0, 1000, 100):  # 1% unknown members
+        orders[i] = order(f"W-{i}", str(uuid4()))
+    orders += [order(f"W-{i}", members[i % 20]) for i in range(1, 1000, 100)]  # 1% duplicates
+    results = shop.ledger.post_purchases(orders)
+    assert Counter(r["status"] for r in results) == {201: 990, 404: 10, 200: 10}
+    assert [r.get("code") for r in results[:1]] == ["member_not_found"]
+    assert sum(shop.balance({"member_id": m})["available"] for m in members) == 9900
+
+
+def test_resending_a_whole_batch_records_nothing_new(shop):
+    members = [shop.enroll()["member_id"] for _ in range(5)]
+    orders = [order(f"W-{i}", members[i % 5]) for i in range(50)]
+    shop.ledger.post_purchases(orders)
+    versions = [shop.ledger.member(m).version for m in members]
+    again = shop.ledger.post_purchases(orders)
+    assert Counter(r["status"] for r in again) == {200: 50}
+    assert [shop.ledger.member(m).version for m in members] == versions
+
+
+def test_the_same_transaction_id_with_another_amount_in_one_batch_is_a_conflict(shop):
+    member = shop.enroll()["member_id"]
+    results = shop.ledger.post_purchases([order("W-1", member), order("W-1", member, "11.00")])
+    assert [(r["status"], r.get("code")) for r in results] == [(201, None), (409, "idempotency_conflict")]
+
+
+def test_a_batch_item_in_another_currency_is_refused_alone(shop):
+    member = shop.enroll()["member_id"]
+    results = shop.ledger.post_purchases([order("W-1", member, currency="USD"), order("W-2", member)])
+    assert [(r["status"], r.get("code")) for r in results] == [(422, "validation_error"), (201, None)]
+
+
+def test_a_batch_credits_a_referral_once_with_the_first_purchase(shop):
+    referrer = shop.enroll()
+    referee = shop.enroll(referrer_code=referrer["referral_code"])
+    shop.ledger.post_purchases([order(f"W-{i}", referee["member_id"]) for i in range(3)])
+    assert shop.balance(referee)["available"] == 80
+    assert shop.balance(referrer)["available"] == 100
+
+
+def test_a_batch_reaches_members_by_identity(shop):
+    shop.ledger.enroll(member_id=None, identities=[("card", "C-9")], referrer_code=None,
+                       occurred_at=at("2026-01-01"), actor=ACTOR, request_hash="e")
+    results = shop.ledger.post_purchases([order("W-1", None, identity=("card", "C-9")),
+                                          order("W-2", None, identity=("card", "C-404"))])
+    assert [(r["status"], r.get("code")) for r in results] == [(201, None), (404, "identity_not_found")]
