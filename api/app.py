@@ -1,0 +1,53 @@
+"""The FastAPI application: routers, auth, problem+json, request ids, metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from uuid import uuid4
+
+from fastapi import FastAPI, Request
+
+from api import problems
+from api.deps import NotReady, route_refusal
+from api.metrics import Metrics
+from api.routers import health, members, movements, program, transactions
+
+ROUTERS = [health.router, members.router, movements.router, transactions.router, program.router]
+
+
+def create_app(runtime: Any = None) -> FastAPI:
+    """The API over `runtime` (a tally.bootstrap.Runtime); with None it answers 503 until
+    `app.state.runtime` is set, which is how `tally serve` migrates before it answers."""
+    app = FastAPI(title="Tally", version="1", description="An event-sourced loyalty ledger.")
+    app.state.runtime, app.state.keys, app.state.metrics = None, {}, Metrics()
+    for router in ROUTERS:
+        app.include_router(router)
+    problems.install(app, route_refusal)
+    app.add_exception_handler(NotReady, problems._unavailable)
+    _measure(app)
+    if runtime is not None:
+        attach(app, runtime)
+    return app
+
+
+def attach(app: FastAPI, runtime: Any) -> None:
+    """Makes a started runtime answer requests (keys, ledger, gauges)."""
+    app.state.keys = runtime.settings.roles_by_key()
+    metrics: Metrics = app.state.metrics
+    metrics.add_gauge("tally_events_appended", "Facts stored in the ledger so far.",
+                      runtime.ledger.recorder.max_notification_id)
+    app.state.runtime = runtime
+
+
+def _measure(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Any) -> Any:
+        request.state.request_id = request.headers.get("x-request-id") or str(uuid4())
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        app.state.metrics.observe(request.method, getattr(route, "path", "unmatched"),
+                                  response.status_code, time.perf_counter() - started)
+        response.headers["X-Request-Id"] = request.state.request_id
+        return response

@@ -1,0 +1,91 @@
+"""Dependencies shared by the routers: the ledger, and who is calling with which role.
+
+Keys and roles come from TALLY_API_KEYS; admin may do everything. A caller's actor, recorded
+on every fact it causes, is {"name": "key:<sha256 prefix>", "role", "request_id"}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
+
+from api.problems import STATUS, problem
+from api.responses import ProblemJson
+from tally.ledger import Ledger
+
+
+class NotReady(Exception):
+    """The ledger is still starting (migrating); answered 503 like a database outage."""
+
+
+def key_name(key: str) -> str:
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
+def _key_of(request: Request) -> str | None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+def refusal(request: Request, roles: frozenset[str]) -> tuple[str, str] | None:
+    """(code, detail) of a 401 for a missing or unknown key or a 403 for a key without
+    any of `roles`; None when the caller may go on."""
+    key = _key_of(request)
+    held = request.app.state.keys.get(key) if key else None
+    if not held:
+        return "unauthenticated", "send Authorization: Bearer <key> with a known key"
+    if not held & roles:
+        return "forbidden", f"this key's roles ({', '.join(sorted(held))}) may not do this"
+    return None
+
+
+def allowed(*roles: str) -> Any:
+    """A dependency that admits the given roles (and admin) and yields the caller's actor."""
+    admitted = frozenset(roles) | {"admin"}
+
+    def caller(request: Request) -> dict[str, Any]:
+        refused = refusal(request, admitted)
+        if refused is not None:
+            raise HTTPException(STATUS[refused[0]], refused[1])
+        key = _key_of(request)
+        role = sorted(request.app.state.keys[key] & admitted)[0]
+        return {"name": key_name(key), "role": role, "request_id": request.state.request_id}
+
+    caller.roles = admitted  # read by the validation handler: 401/403 come before 422
+    return Depends(caller)
+
+
+def route_refusal(request: Request) -> ProblemJson | None:
+    """The auth refusal of the route a request matched, if any (for errors raised before it)."""
+    route = request.scope.get("route")
+    for dependency in getattr(getattr(route, "dependant", None), "dependencies", []):
+        roles = getattr(dependency.call, "roles", None)
+        refused = refusal(request, roles) if roles is not None else None
+        if refused is not None:
+            return problem(*refused)
+    return None
+
+
+def get_ledger(request: Request) -> Ledger:
+    runtime = request.app.state.runtime
+    if runtime is None:
+        raise NotReady()
+    return runtime.ledger
+
+
+def request_id(request: Request) -> str:
+    return request.headers.get("x-request-id") or str(uuid4())
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+Writer = Annotated[dict, allowed("pos", "support")]          # enrol, post, redeem, activities
+Reader = Annotated[dict, allowed("pos", "support", "finance")]  # read members
+Support = Annotated[dict, allowed("support")]                 # adjustments, identities, merge
+Historian = Annotated[dict, allowed("support", "finance")]    # timeline
+Finance = Annotated[dict, allowed("finance")]                 # ledger entries, summary, verify
+Anyone = Annotated[dict, allowed("pos", "support", "finance")]
+Admin = Annotated[dict, allowed()]

@@ -1,0 +1,86 @@
+"""Purchases from tills and shops (one, or a batch for imports) and returns against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from pydantic import ValidationError
+
+from api.deps import LedgerDep, Writer
+from api.documents import BatchPublic, PurchasePublic, ReturnPublic
+from api.models import PurchaseCreate, ReturnCreate
+from api.problems import documented, field_problems
+from api.responses import Json, created_or_replayed
+from domain.errors import InvalidInput
+from tally.guarding import digest
+
+router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
+BATCH_LIMIT = 10_000
+
+
+def order_of(body: PurchaseCreate, ledger: Any, actor: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of `Ledger.post_purchase` for a validated purchase."""
+    member = body.member
+    return dict(transaction_id=body.transaction_id, channel=body.channel, store_id=body.store_id,
+                member_id=str(member.member_id) if member.member_id else None,
+                identity=member.identity.pair() if member.identity else None,
+                amount=body.amount, currency=body.currency,
+                items=[item.item() for item in body.items or []],
+                occurred_at=body.occurred_at or ledger.clock(), actor=actor,
+                request_hash=digest(body.request()))
+
+
+@router.post("", status_code=201, response_model=PurchasePublic,
+             responses=documented("member_not_found", "identity_not_found",
+                                  "idempotency_conflict", "member_merged", "busy"))
+def post_purchase(body: PurchaseCreate, ledger: LedgerDep, actor: Writer) -> Json:
+    """Records a purchase once per (channel, transaction_id) and answers the points earned."""
+    outcome = ledger.post_purchase(**order_of(body, ledger, actor))
+    return created_or_replayed(outcome.body, outcome.replayed)
+
+
+@router.post("/batch", response_model=BatchPublic, responses=documented())
+def post_batch(ledger: LedgerDep, actor: Writer, body: Any = Body(
+        ..., description='{"transactions": [up to 10,000 purchases, each as POST /v1/transactions]}')) -> Json:
+    """Up to 10,000 purchases; each judged on its own, answered in input order."""
+    if not isinstance(body, dict) or not isinstance(body.get("transactions"), list) \
+            or set(body) != {"transactions"}:
+        raise InvalidInput("transactions", 'the body is {"transactions": [...]}')
+    if len(body["transactions"]) > BATCH_LIMIT:
+        raise InvalidInput("transactions", f"at most {BATCH_LIMIT} purchases per batch")
+    results: list[dict[str, Any] | None] = []
+    orders, positions = [], []
+    for item in body["transactions"]:
+        try:
+            purchase = PurchaseCreate.model_validate(item)
+        except ValidationError as refusal:
+            results.append(_refused_item(item, refusal))
+            continue
+        positions.append(len(results))
+        results.append(None)
+        orders.append(order_of(purchase, ledger, actor))
+    for position, order, result in zip(positions, orders, ledger.post_purchases(orders)):
+        results[position] = {"transaction_id": order["transaction_id"], "channel": order["channel"],
+                             **result}
+    return Json({"results": results}, status_code=200)
+
+
+def _refused_item(item: Any, refusal: ValidationError) -> dict[str, Any]:
+    detail, errors = field_problems(list(refusal.errors()))
+    item = item if isinstance(item, dict) else {}
+    return {"transaction_id": item.get("transaction_id"), "channel": item.get("channel"),
+            "status": 422, "code": "validation_error", "detail": detail, "errors": errors}
+
+
+@router.post("/{channel}/{transaction_id}/returns", status_code=201, response_model=ReturnPublic,
+             responses=documented("transaction_not_found", "idempotency_conflict",
+                                  "return_exceeds_purchase", "busy"))
+def return_purchase(channel: str, transaction_id: str, body: ReturnCreate, ledger: LedgerDep,
+                    actor: Writer) -> Json:
+    """A full or partial return: claws back points in proportion to the amount returned."""
+    outcome = ledger.return_purchase(channel=channel, transaction_id=transaction_id,
+                                     return_id=body.return_id, amount=body.amount,
+                                     occurred_at=body.occurred_at or ledger.clock(), actor=actor,
+                                     request_hash=digest(body.request()))
+    return created_or_replayed(outcome.body, outcome.replayed)
