@@ -28,8 +28,10 @@ class Runtime:
         self.ledger.close()
 
 
-def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Runtime:
-    """Opens the database (embedded when DATABASE_URL is unset), migrates it, builds the Ledger."""
+def start(settings: Settings, clock: Callable[[], datetime] = utc_now,
+          read_side: bool = False) -> Runtime:
+    """Opens the database (embedded when DATABASE_URL is unset), migrates it, builds the Ledger;
+    with `read_side`, also starts the projection workers in this process."""
     url = database_url(settings)
     apply_migrations(url)
     ledger = Ledger(eventsourcing_env(url, settings.pool_size), clock=clock)

@@ -1,0 +1,96 @@
+"""The `tally` command: serve, demo, import (and the read-side commands in cli_audit/cli_projections)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from tally.settings import Settings
+
+app = typer.Typer(help="Tally, an event-sourced loyalty ledger.", no_args_is_help=True,
+                  add_completion=False)
+console = Console()
+log = logging.getLogger("tally")
+
+
+def open_runtime():
+    """Settings from the environment → database (embedded by default) → migrated Ledger."""
+    from tally.bootstrap import start
+
+    settings = Settings()
+    with console.status("Opening the ledger (migrating if needed)…"):
+        return start(settings)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """The HTTP API, with projections kept up to date in this process."""
+    import uvicorn
+
+    from api.app import attach, create_app
+    from tally.bootstrap import start
+
+    api = create_app()  # /healthz answers 503 until start-up below has migrated the database
+
+    def boot() -> None:
+        delay = 1.0
+        while True:
+            try:
+                attach(api, start(Settings(), read_side=True))
+                return
+            except Exception as failure:  # the database may not be up yet: keep trying
+                log.warning("start-up failed (%s); retrying in %.0fs", failure, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30)
+
+    threading.Thread(target=boot, name="tally-boot", daemon=True).start()
+    uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(members: int = 3000) -> None:
+    """Fill the ledger with a realistic synthetic year and print where to look."""
+    from rich.progress import Progress
+
+    from tally.demo import Demo
+
+    runtime = open_runtime()
+    started = time.perf_counter()
+    with Progress(console=console) as progress:
+        weeks = progress.add_task("A year of trade", total=52)
+        report = Demo(runtime.ledger, members=members,
+                      progress=lambda done, total: progress.update(weeks, completed=done)).run()
+    runtime.close()
+    from tally.demo_report import print_report
+
+    print_report(console, report, time.perf_counter() - started)
+
+
+@app.command(name="import")
+def import_file(file: Path, batch: int = 1000) -> None:
+    """Import purchases from CSV (with a header) or NDJSON; safe to re-run."""
+    from tally.importer import run_import
+
+    runtime = open_runtime()
+    try:
+        ok = run_import(runtime.ledger, file, console, batch)
+    finally:
+        runtime.close()
+    raise typer.Exit(0 if ok else 1)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for module in ("tally.cli_projections", "tally.cli_audit"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as missing:
+            if missing.name != module:
+                raise
+    app()
