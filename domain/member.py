@@ -67,6 +67,9 @@ class Member(MemberFacts, Aggregate):
     def catch_up(self, rules: Rules, until: datetime, actor: dict[str, Any] = SYSTEM) -> int:
         """Records activations, expiries and tier term ends due at or before `until`."""
         count = 0
+        earliest = self.earliest_timer()
+        if earliest is None or earliest > until:
+            return count
         while (due := self.next_due(until)) is not None:
             when, kind, lot_id = due
             if kind == 0:
@@ -81,6 +84,15 @@ class Member(MemberFacts, Aggregate):
                 self._end_tier_term(rules, when, actor)
             count += 1
         return count
+
+    def earliest_timer(self) -> datetime | None:
+        """When the next time-driven fact falls due (one cheap pass; None: nothing ever)."""
+        best = self.tier_expires_at
+        for lot in self.lots.values():
+            when = lot.available_at if lot.pending else lot.expires_at
+            if when is not None and (best is None or when < best):
+                best = when
+        return best
 
     def next_due(self, until: datetime | None = None) -> tuple[datetime, int, str] | None:
         """(when, 0 activation | 1 expiry | 2 tier term end, lot id) of the earliest timer."""
@@ -141,6 +153,8 @@ class Member(MemberFacts, Aggregate):
                 "available_at": available_at, "expires_at": expires_at}
 
     def _upgrade_if_reached(self, rules: Rules, at: datetime, actor: dict[str, Any]) -> None:
+        if rules.rank(self.tier) == len(rules.tiers) - 1:
+            return
         spend = qualifying_spend(self.spend, at, rules.tier_window_days)
         reached = highest_reached(rules, spend)
         if rules.rank(reached.name) > rules.rank(self.tier):

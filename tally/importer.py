@@ -89,21 +89,22 @@ def run_import(ledger: Ledger, file: Path, console: Console, batch: int = 1000) 
 
 def _post(ledger: Ledger, pending: list[tuple[int, Any]], actor: dict[str, Any],
           counts: Counter, reasons: Counter, refused: Any) -> None:
-    orders, lines = [], []
+    orders, lines, refusals = [], [], []
     for number, row in pending:
         try:
             orders.append(order_of(PurchaseCreate.model_validate(row), ledger, actor))
             lines.append((number, row))
         except ValidationError as invalid:
-            detail, _ = field_problems(list(invalid.errors()))
-            _refuse(refused, counts, reasons, number, row, "validation_error", detail)
+            refusals.append((number, row, "validation_error", field_problems(list(invalid.errors()))[0]))
     for (number, row), result in zip(lines, ledger.post_purchases(orders)):
         if result["status"] == 201:
             counts["created"] += 1
         elif result["status"] == 200:
             counts["replayed"] += 1
         else:
-            _refuse(refused, counts, reasons, number, row, result["code"], result["detail"])
+            refusals.append((number, row, result["code"], result["detail"]))
+    for number, row, code, detail in sorted(refusals, key=lambda refusal: refusal[0]):
+        _refuse(refused, counts, reasons, number, row, code, detail)
 
 
 def _refuse(side: Any, counts: Counter, reasons: Counter, number: int, row: Any,
