@@ -39,6 +39,17 @@ class Member(MemberFacts, Aggregate):
         fields["fact_hash"] = fact_hash("Enrolled", member_id, 1, fields)
         return cls._create(cls.Enrolled, id=member_id, **fields)
 
+    def __deepcopy__(self, memo: dict) -> Member:
+        """A copy sharing only immutable parts: lots are frozen and every fact's `apply`
+        replaces, never edits, the lists and dicts it finds (but activity days' counters)."""
+        copy = object.__new__(type(self))
+        state = dict(self.__dict__)
+        state.update(lots=dict(self.lots), spend=list(self.spend), identities=list(self.identities),
+                     activity_days={kind: dict(days) for kind, days in self.activity_days.items()},
+                     activity_totals=dict(self.activity_totals), _pending_events=[])
+        copy.__dict__.update(state)
+        return copy
+
     def trigger_event(self, event_class: type, **fields: Any) -> None:
         fields.setdefault("timestamp", event_class.create_timestamp())
         fields["prev_hash"] = self.chain_head

@@ -20,3 +20,18 @@ def test_a_facts_hash_is_recomputed_from_its_stored_fields_and_changes_with_them
     assert fact_hash("PointsEarned", member.id, 2, state) == earned.fact_hash
     state["points"] = 11
     assert fact_hash("PointsEarned", member.id, 2, state) != earned.fact_hash
+
+
+def test_a_copied_member_changes_without_changing_the_original():
+    import copy
+
+    program, member = rules(), enrolled()
+    buy(member, program, "10.00", "2026-01-02")
+    member.record_activity(program, "A1", "check_in", at("2026-01-02"), ACTOR)
+    member.collect_events()
+    twin = copy.deepcopy(member)
+    buy(twin, program, "20.00", "2026-01-03", "T-2")
+    twin.redeem("X1", 15, None, at("2026-01-03"), ACTOR)
+    twin.record_activity(program, "A2", "check_in", at("2026-01-05"), ACTOR)
+    assert (member.available, len(member.spend), member.activity_days) == (15, 1, {"check_in": {"2026-01-02": 1}})
+    assert (twin.available, len(twin.spend), len(twin.activity_days["check_in"])) == (25, 2, 2)
