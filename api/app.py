@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request
 from api import problems
 from api.deps import NotReady, route_refusal
 from api.metrics import Metrics
-from api.routers import health, members, movements, program, transactions
+from api.routers import health, ledger, maintenance, members, movements, program, timeline, transactions
 
-ROUTERS = [health.router, members.router, movements.router, transactions.router, program.router]
+ROUTERS = [health.router, members.router, movements.router, transactions.router, program.router,
+           timeline.router, ledger.router, maintenance.router]
 
 
 def create_app(runtime: Any = None) -> FastAPI:
@@ -37,6 +38,10 @@ def attach(app: FastAPI, runtime: Any) -> None:
     metrics: Metrics = app.state.metrics
     metrics.add_gauge("tally_events_appended", "Facts stored in the ledger so far.",
                       runtime.ledger.recorder.max_notification_id)
+    read_side = runtime.extras.get("read_side")
+    if read_side is not None:
+        metrics.add_gauge("tally_projection_lag", "Facts stored but not yet in every read model.",
+                          read_side.lag)
     app.state.runtime = runtime
 
 

@@ -36,4 +36,9 @@ def start(settings: Settings, clock: Callable[[], datetime] = utc_now,
     apply_migrations(url)
     ledger = Ledger(eventsourcing_env(url, settings.pool_size), clock=clock)
     ledger.program()  # a fresh ledger starts with the default program, version 1
-    return Runtime(settings=settings, url=url, ledger=ledger)
+    runtime = Runtime(settings=settings, url=url, ledger=ledger)
+    if read_side:
+        from tally.read_side import start_read_side
+
+        start_read_side(runtime)
+    return runtime

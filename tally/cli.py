@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -26,6 +25,12 @@ def open_runtime():
     settings = Settings()
     with console.status("Opening the ledger (migrating if needed)…"):
         return start(settings)
+
+
+def ensure_commands() -> None:
+    """Registers the commands that live in their own modules."""
+    import tally.cli_audit  # noqa: F401
+    import tally.cli_projections  # noqa: F401
 
 
 @app.command()
@@ -87,10 +92,5 @@ def import_file(file: Path, batch: int = 1000) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for module in ("tally.cli_projections", "tally.cli_audit"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as missing:
-            if missing.name != module:
-                raise
+    ensure_commands()
     app()

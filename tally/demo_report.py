@@ -23,7 +23,7 @@ def print_report(console: Console, report: DemoReport, seconds: float) -> None:
     console.print(table)
     first = report.samples[0]
     console.print("\n[bold]Where to look[/bold] (start the API with [cyan]tally serve[/cyan]; "
-                  "keys from TALLY_API_KEYS, e.g. admin:demo-admin):")
+                  "keys from TALLY_API_KEYS, e.g. admin:demo-admin):", soft_wrap=True)
     for member_id in report.samples:
         console.print(f"  member {member_id}")
     console.print(f"""
@@ -32,4 +32,4 @@ def print_report(console: Console, report: DemoReport, seconds: float) -> None:
   curl -s -H 'Authorization: Bearer demo-admin' 'localhost:8000/v1/members?identity_kind=phone&identity_value=%2B8613800000000'
   curl -s -H 'Authorization: Bearer demo-admin' localhost:8000/v1/ledger/summary
   tally replay {first}
-""")
+""", soft_wrap=True)

@@ -5,15 +5,17 @@ Only this module, bulk.py and projections/ talk to psycopg directly.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from tally.settings import Settings
 
-_embedded: dict[str, object] = {}
+# What the event store's connections can be told; anything else in a URL would be dropped.
+_URL_PARAMETERS = {"host", "port", "dbname", "user", "password"}
 
 
 def database_url(settings: Settings) -> str:
@@ -24,43 +26,58 @@ def database_url(settings: Settings) -> str:
 
 
 def embedded_url(directory: Path) -> str:
-    """A PostgreSQL from the pgserver wheel with its data in `directory`; kept running."""
-    import pgserver  # imported here: only the embedded default needs it
+    """The URI of a PostgreSQL from the pgserver wheel with its data in `directory`.
 
-    key = str(directory.resolve())
-    if key not in _embedded:
-        directory.mkdir(parents=True, exist_ok=True)
-        _embedded[key] = pgserver.get_server(key, cleanup_mode=None)
-    return _embedded[key].get_uri()
+    The server outlives this process (the next start reuses it) and listens only on a unix
+    socket: `postgresql://postgres:@/postgres?host=/socket/dir`.
+    """
+    with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: only the embedded default needs it
+
+    directory = directory.resolve()
+    if " " in str(directory):  # pgserver passes the path to postgres unquoted
+        raise ValueError(f"the embedded PostgreSQL cannot run in {directory} (a space in the "
+                         "path): set TALLY_DATA_DIR elsewhere, or DATABASE_URL")
+    directory.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(directory, cleanup_mode=None).get_uri()
 
 
 def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:
-    """The eventsourcing library's settings for a postgresql:// URL (TCP or unix socket)."""
-    parts = urlparse(url)
-    query = parse_qs(parts.query)
-    host = query.get("host", [parts.hostname or "localhost"])[0]
+    """The eventsourcing library's settings for a postgresql:// URL (TCP or unix socket).
+
+    Raises ValueError for URL parameters the event store cannot honour (`sslmode`, …):
+    set them as libpq environment variables (PGSSLMODE, …) instead.
+    """
+    params = conninfo_to_dict(url)
+    unsupported = sorted(set(params) - _URL_PARAMETERS)
+    if unsupported:
+        raise ValueError(f"DATABASE_URL: {', '.join(unsupported)} not supported; use libpq "
+                         "environment variables (e.g. PGSSLMODE) instead")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
-        "POSTGRES_HOST": host,
-        "POSTGRES_PORT": str(parts.port or query.get("port", ["5432"])[0]),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_DBNAME": str(params.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(params.get("host") or "localhost"),
+        "POSTGRES_PORT": str(params.get("port") or "5432"),
+        "POSTGRES_USER": str(params.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
-        "POSTGRES_PRE_PING": "y",
-        "POSTGRES_LOCK_TIMEOUT": "5",
-        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "2",  # seconds: also how long a request waits for a connection
+        "POSTGRES_PRE_PING": "n",  # a broken connection is retried once instead (tally/application.py)
+        "POSTGRES_LOCK_TIMEOUT": "5",  # seconds a save waits for the events table's lock
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",  # seconds
     }
 
 
 def connect(url: str, **options: object) -> psycopg.Connection:
+    """One connection (options go to psycopg.connect, e.g. autocommit=True)."""
     return psycopg.connect(url, connect_timeout=5, **options)
 
 
 def open_pool(url: str, size: int = 4, name: str = "reads") -> ConnectionPool:
-    """A pool for read-model queries; it reconnects by itself after an outage."""
+    """A pool of autocommit connections for read-model queries; it reconnects by itself
+    after an outage, and `pool.connection()` raises PoolTimeout after 5 s without one."""
     return ConnectionPool(url, min_size=1, max_size=size, name=name, open=True, timeout=5,
                           kwargs={"connect_timeout": 5, "autocommit": True},
                           check=ConnectionPool.check_connection)

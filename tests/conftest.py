@@ -1,23 +1,45 @@
-"""Every storage test runs on a real PostgreSQL: DATABASE_URL's server, or an embedded one.
+"""Every storage test runs on a real PostgreSQL: DATABASE_URL's server, or an embedded one
+(pgserver, data under .tally/test-pg).
 
-The session gets a database of its own on that server (`tally_test_<pid>`), migrated once;
-`clean_db` empties every table before a test. A run in which any test was skipped fails:
-the PostgreSQL tests are never optional.
+The session gets a database of its own on that server (`tally_test_<pid>`), migrated once and
+dropped at the end; `clean_db` empties every table before a test. A run in which any test was
+skipped fails: the PostgreSQL tests are never optional.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 import psycopg
 import pytest
 
 from migrations import apply_migrations
 
+pytest_plugins = ["pytester"]  # tests/integration/test_storage.py runs pytest on pytest
 
-def _server_url() -> str:
+
+def _with_database(url: str, name: str) -> str:
+    return urlparse(url)._replace(path=f"/{name}").geturl()
+
+
+def _drop(server: str, name: str) -> None:
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _create(server: str, name: str) -> str:
+    _drop(server, name)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return _with_database(server, name)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """The PostgreSQL server the tests use (its maintenance database): never written to."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     from tally.storage import embedded_url
@@ -25,41 +47,60 @@ def _server_url() -> str:
     return embedded_url(Path(__file__).resolve().parent.parent / ".tally" / "test-pg")
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path=f"/{name}"))
-
-
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    server = _server_url()
+def database_url(server_url: str) -> Iterator[str]:
+    """A database of this session's own, with every migration applied."""
     name = f"tally_test_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(server, name)
+    url = _create(server_url, name)
     apply_migrations(url)
     yield url
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _drop(server_url, name)
 
 
 @pytest.fixture
 def clean_db(database_url: str) -> str:
-    """Empties every table (the events, snapshots, tracking and read models) before a test."""
+    """Empties every table but schema_migrations (events, snapshots, tracking, read models)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         tables = [row[0] for row in conn.execute(
-            "SELECT quote_ident(tablename) FROM pg_tables "
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
             "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
         if tables:
             conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     return database_url
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if skipped and exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if reporter:
-            reporter.write_line(f"FAILED: {skipped} test(s) skipped; no test may be skipped.", red=True)
+@pytest.fixture
+def empty_database_url(server_url: str) -> Iterator[str]:
+    """A brand-new database with nothing in it (not even migrations), dropped afterwards."""
+    name = f"tally_test_{os.getpid()}_empty"
+    yield _create(server_url, name)
+    _drop(server_url, name)
+
+
+class _NoSkips:
+    """Fails a run in which a test or a module was skipped, and names them."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        self._note(report)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._note(report)
+
+    def _note(self, report: pytest.CollectReport | pytest.TestReport) -> None:
+        if report.skipped and not hasattr(report, "wasxfail"):
+            self.skipped.append(report.nodeid)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.skipped and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        for nodeid in self.skipped:
+            terminalreporter.write_line(f"SKIPPED, which fails this run: {nodeid}", red=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_NoSkips(), "tally-no-skips")

@@ -1,0 +1,55 @@
+"""What every read model shares: a tracking view and batch folding over member facts."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+
+from domain.member import Member
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A member fact with its place in the ledger's global order."""
+
+    position: int
+    event: Any
+
+
+class ReadModelView(PostgresTrackingRecorder):
+    """A read table's tracking position, written in the same transaction as its rows."""
+
+    def write(self, projection: ReadModel, facts: list[Fact], tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            if facts:
+                projection.fold(cursor, facts)
+            self._insert_tracking(cursor, tracking)
+
+
+class ReadModel(ABC):
+    """Folds batches of facts into one read table; subclasses name their tables."""
+
+    name: ClassVar[str]  # the read model, and `<name>_tracking` its tracking table
+    tables: ClassVar[tuple[str, ...]]
+
+    def view(self, datastore: PostgresDatastore) -> ReadModelView:
+        view = ReadModelView(datastore, tracking_table_name=f"{self.name}_tracking")
+        view.create_table()
+        return view
+
+    @abstractmethod
+    def fold(self, cursor: Cursor, facts: list[Fact]) -> None:
+        """Applies the facts (in order) to the table's rows through `cursor`."""
+
+
+def member_facts(facts: Iterable[Fact]) -> list[Fact]:
+    return [fact for fact in facts if isinstance(fact.event, Member.Event)]
+
+
+def member_ids(facts: Iterable[Fact]) -> list[Any]:
+    return list(dict.fromkeys(fact.event.originator_id for fact in facts))

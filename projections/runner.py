@@ -1,0 +1,92 @@
+"""Keeps read models up to date: one worker per read model, batches of facts per transaction.
+
+A worker reads the ledger's notifications after its tracking position, folds up to `batch`
+of them into its table and moves its position in the same transaction. A session-level
+advisory lock per read model keeps one worker per read model across processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import psycopg
+from eventsourcing.persistence import Tracking
+
+from projections.base import Fact, ReadModel
+from projections.identities import IdentitiesReadModel
+from projections.ledger_entries import LedgerEntriesReadModel
+from projections.lots import LotsReadModel
+from projections.members import MembersReadModel
+
+log = logging.getLogger("tally.projections")
+READ_MODELS: tuple[type[ReadModel], ...] = (MembersReadModel, IdentitiesReadModel, LotsReadModel,
+                                            LedgerEntriesReadModel)
+UPSTREAM = "Ledger"
+
+
+class Worker:
+    """Projects the ledger into one read model, a batch per transaction."""
+
+    def __init__(self, ledger: Any, read_model: ReadModel, url: str, batch: int = 500) -> None:
+        self.ledger, self.read_model, self.url, self.batch = ledger, read_model, url, batch
+        self.view = read_model.view(ledger.recorder.datastore)
+        self.position = self.view.max_tracking_id(UPSTREAM) or 0
+        self.batches = 0
+
+    def step(self) -> int:
+        """Projects the next batch; returns how many notifications it covered (0: none new)."""
+        notifications = self.ledger.recorder.select_notifications(self.position + 1, self.batch)
+        if not notifications:
+            return 0
+        facts = [Fact(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications
+                 if n.topic.startswith("domain.member:Member.")]
+        last = notifications[-1].id
+        self.view.write(self.read_model, facts, Tracking(UPSTREAM, last))
+        self.position, self.batches = last, self.batches + 1
+        return len(notifications)
+
+    def run(self, stopping: threading.Event, idle: float = 0.05) -> None:
+        """Steps until `stopping`, as the only worker of its read model; survives outages."""
+        delay = 0.5
+        while not stopping.is_set():
+            try:
+                with sole_worker(self.url, self.read_model.name, stopping):
+                    self.position = self.view.max_tracking_id(UPSTREAM) or 0
+                    while not stopping.is_set():
+                        if not self.step():
+                            stopping.wait(idle)
+                        delay = 0.5
+            except Exception as failure:  # the database went away (or a bug): log, back off
+                log.warning("projection %s stopped (%s); retrying in %.1fs",
+                            self.read_model.name, failure, delay)
+                stopping.wait(delay)
+                delay = min(delay * 2, 10)
+
+
+@contextmanager
+def sole_worker(url: str, name: str, stopping: threading.Event) -> Iterator[None]:
+    """Holds the read model's advisory lock (waiting for it) on a connection of its own."""
+    key = zlib.crc32(f"tally-projection:{name}".encode())
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            if stopping.wait(1.0):
+                break
+        yield
+
+
+def workers_for(ledger: Any, url: str, batch: int = 500) -> list[Worker]:
+    return [Worker(ledger, read_model(), url, batch) for read_model in READ_MODELS]
+
+
+def catch_up(workers: list[Worker], progress: Callable[[int], None] = lambda done: None) -> None:
+    """Steps every worker until none has anything new (for rebuilds and tests)."""
+    while True:
+        moved = sum(worker.step() for worker in workers)
+        progress(min(worker.position for worker in workers))
+        if not moved:
+            return
+

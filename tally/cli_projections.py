@@ -1,0 +1,55 @@
+"""`tally project` (the read side alone) and `tally rebuild` (every read model from position 0)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import psycopg
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from projections.runner import UPSTREAM, catch_up, workers_for
+from tally.cli import app, console, open_runtime
+from tally.read_side import start_read_side
+
+
+@app.command()
+def project() -> None:
+    """Run the projection workers alone until interrupted (for split deployments)."""
+    runtime = open_runtime()
+    read_side = start_read_side(runtime)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    console.print(f"Projecting {', '.join(read_side.positions())}; Ctrl-C to stop.")
+    try:
+        while not stopped.wait(5):
+            console.print(f"positions {read_side.positions()}, lag {read_side.lag()}")
+    except KeyboardInterrupt:
+        pass
+    runtime.close()
+
+
+@app.command()
+def rebuild(batch: int = 1000) -> None:
+    """Drop every read model's rows and tracking, and project again from position 0."""
+    runtime = open_runtime()
+    workers = workers_for(runtime.ledger, runtime.url, batch)
+    with psycopg.connect(runtime.url, autocommit=True) as conn, conn.transaction():
+        tables = [table for worker in workers for table in worker.read_model.tables]
+        conn.execute(f"TRUNCATE {', '.join(tables)}")
+        for worker in workers:
+            conn.execute(f"DELETE FROM {worker.read_model.name}_tracking "
+                         "WHERE application_name = %s", (UPSTREAM,))
+            worker.position = 0
+    head = runtime.ledger.recorder.max_notification_id() or 0
+    started = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("Rebuilding read models", total=head or 1)
+        catch_up(workers, lambda done: progress.update(task, completed=done))
+    seconds = time.perf_counter() - started
+    console.print(f"Rebuilt {len(workers)} read models from {head:,} facts in {seconds:.1f} s "
+                  f"({head / max(seconds, 1e-9):,.0f} facts/s).")
+    runtime.close()

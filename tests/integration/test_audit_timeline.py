@@ -1,0 +1,114 @@
+"""A member's timeline replays its own facts from the event store with running balances."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from domain.errors import InvalidInput, MemberNotFound
+from tally.timeline import member_timeline
+from tests.integration.ledgers import ACTOR, Shop, open_ledger
+
+
+@pytest.fixture
+def shop(database_url, clean_db):
+    ledger = open_ledger(database_url)
+    yield Shop(ledger)
+    ledger.close()
+
+
+def a_busy_member(shop: Shop) -> dict:
+    """Earns 120, redeems 50, returns 100 of the 120 (30 becomes debt), checks in (pays 5)."""
+    member = shop.enroll()
+    shop.buy(member, "120.00", "2026-01-02", transaction_id="T-1")
+    shop.redeem(member, 50, "2026-01-03")
+    shop.give_back("T-1", "100.00", "2026-01-04")
+    shop.check_in(member, "2026-01-05")
+    return member
+
+
+def test_each_fact_appears_with_its_type_and_signed_points(shop):
+    member = a_busy_member(shop)
+    events = member_timeline(shop.ledger, member["member_id"])["events"]
+    assert [(e["version"], e["type"], e["points_delta"]) for e in events] == [
+        (1, "Enrolled", 0), (2, "PointsEarned", 120), (3, "PointsRedeemed", -50),
+        (4, "PurchaseReturned", -100), (5, "ActivityRewarded", 5)]
+
+
+def test_each_fact_carries_the_running_balance_after_it(shop):
+    member = a_busy_member(shop)
+    events = member_timeline(shop.ledger, member["member_id"])["events"]
+    assert [tuple(e["balance"].values()) for e in events] == [
+        (0, 0, 0), (120, 0, 0), (70, 0, 0), (0, 0, 30), (0, 0, 25)]
+
+
+def test_replaying_the_timeline_to_its_end_gives_the_member_documents_balance(shop):
+    member = a_busy_member(shop)
+    shop.buy(member, "300.00", "2026-01-06")
+    last = member_timeline(shop.ledger, member["member_id"])["events"][-1]
+    balance = shop.balance(member)
+    assert last["balance"] == {name: balance[name] for name in ("available", "pending", "debt")}
+
+
+def test_a_fact_reads_as_one_sentence(shop):
+    member = a_busy_member(shop)
+    earned = member_timeline(shop.ledger, member["member_id"])["events"][1]
+    assert earned["summary"] == "Earned 120 points for pos/T-1 (120.00 CNY, base ×1.0)"
+
+
+def test_a_facts_data_holds_its_own_fields_with_its_lot_as_an_object(shop):
+    member = a_busy_member(shop)
+    data = member_timeline(shop.ledger, member["member_id"])["events"][1]["data"]
+    assert (data["transaction_id"], data["points"], data["lot"]["remaining"]) == ("T-1", 120, 120)
+    assert {"prev_hash", "fact_hash"} <= data.keys() and "timestamp" not in data
+
+
+def test_a_fact_names_who_recorded_it_and_both_clocks(shop):
+    member = a_busy_member(shop)
+    earned = member_timeline(shop.ledger, member["member_id"])["events"][1]
+    assert (earned["actor"], earned["occurred_at"]) == (
+        ACTOR, datetime(2026, 1, 2, tzinfo=timezone.utc))
+    assert earned["recorded_at"] > earned["occurred_at"]
+
+
+def test_a_page_ends_with_the_version_to_ask_after(shop):
+    member = a_busy_member(shop)
+    page = member_timeline(shop.ledger, member["member_id"], limit=2)
+    assert ([e["version"] for e in page["events"]], page["next_after_version"]) == ([1, 2], 2)
+
+
+def test_the_last_page_has_no_version_to_ask_after(shop):
+    member = a_busy_member(shop)
+    page = member_timeline(shop.ledger, member["member_id"], after_version=3, limit=2)
+    assert ([e["version"] for e in page["events"]], page["next_after_version"]) == ([4, 5], None)
+
+
+def test_a_later_page_carries_the_running_balance_on(shop):
+    member = a_busy_member(shop)
+    page = member_timeline(shop.ledger, member["member_id"], after_version=3, limit=1)
+    assert page["events"][0]["balance"] == {"available": 0, "pending": 0, "debt": 30}
+
+
+def test_as_of_shows_only_the_facts_recorded_by_then(shop):
+    member = a_busy_member(shop)
+    third = member_timeline(shop.ledger, member["member_id"])["events"][2]
+    page = member_timeline(shop.ledger, member["member_id"], as_of=third["recorded_at"])
+    assert ([e["version"] for e in page["events"]], page["next_after_version"]) == ([1, 2, 3], None)
+
+
+def test_as_of_before_the_enrolment_is_member_not_found(shop):
+    member = shop.enroll()
+    with pytest.raises(MemberNotFound):
+        member_timeline(shop.ledger, member["member_id"], as_of=datetime(2020, 1, 1, tzinfo=timezone.utc))
+
+
+def test_an_unknown_member_has_no_timeline(shop):
+    with pytest.raises(MemberNotFound):
+        member_timeline(shop.ledger, "00000000-0000-4000-8000-000000000000")
+
+
+def test_a_page_of_more_than_1000_facts_is_refused(shop):
+    member = shop.enroll()
+    with pytest.raises(InvalidInput):
+        member_timeline(shop.ledger, member["member_id"], limit=1001)
