@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 import psycopg
+from psycopg.rows import tuple_row
 
 # Three arms, each served by its own partial index (see migrations/0001_read_models.sql).
 _DUE = """
@@ -16,4 +17,5 @@ UNION SELECT member_id FROM members WHERE status = 'active' AND tier_expires_at 
 
 
 def members_due(conn: psycopg.Connection, as_of: datetime) -> list[UUID]:
-    return [row[0] for row in conn.execute(_DUE, {"as_of": as_of})]
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        return [row[0] for row in cursor.execute(_DUE, {"as_of": as_of})]

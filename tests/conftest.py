@@ -59,13 +59,19 @@ def database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def clean_db(database_url: str) -> str:
-    """Empties every table but schema_migrations (events, snapshots, tracking, read models)."""
+    """Empties every table but schema_migrations (events, snapshots, read models), and forgets
+    every tracking position but the library's own `__migration__` marker."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        tables = [row[0] for row in conn.execute(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+        names = [row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables "
             "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
+        tracking = [name for name in names if name.endswith("_tracking")]
+        tables = [f'public."{name}"' for name in names if name not in tracking]
         if tables:
             conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        for name in tracking:
+            conn.execute(f'DELETE FROM public."{name}" WHERE application_name <> %s',
+                         ("__migration__",))
     return database_url
 
 

@@ -138,16 +138,3 @@ def test_the_summary_is_not_balanced_when_an_entry_disagrees_with_the_balances(p
     a_year(book)
     book.conn.execute("UPDATE ledger_entries SET points = 130 WHERE position = 1")
     assert audit.ledger_summary(pool, None, at("2026-04-01"))["balanced"] is False
-
-
-def test_the_read_position_is_the_least_position_of_the_projections(pool, book):
-    for table, reached in (("members_tracking", 41), ("entries_tracking", 37)):
-        book.conn.execute(f"CREATE TABLE {table} (application_name text PRIMARY KEY,"
-                          " notification_id bigint)")
-        book.conn.execute(f"INSERT INTO {table} VALUES ('__migration__', 1), ('Ledger', %s)",
-                          (reached,))
-    assert audit.read_position(pool) == 37
-
-
-def test_the_read_position_is_0_before_any_projection_ran(pool, book):
-    assert audit.read_position(pool) == 0
