@@ -80,47 +80,60 @@ def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+# The entries recorded at or before %(as_of)s (all of them when it is NULL). A merge moves
+# points between two members in one transaction, but its two entries carry two timestamps:
+# it counts only once both are recorded, so no moment shows one side without the other.
+_RECORDED = """
+WITH late_merges AS (
+    SELECT reference_id FROM ledger_entries WHERE kind IN ('merge_in', 'merge_out')
+    GROUP BY reference_id HAVING max(recorded_at) > %(as_of)s),
+recorded AS (
+    SELECT * FROM ledger_entries
+    WHERE (%(as_of)s::timestamptz IS NULL OR recorded_at <= %(as_of)s)
+    AND NOT (kind IN ('merge_in', 'merge_out')
+             AND reference_id IN (SELECT reference_id FROM late_merges)))"""
+
+
 def flow_sums(conn: psycopg.Connection, as_of: datetime | None) -> dict[str, int]:
     """Points moved per flow (issued, adjusted signed; redeemed, expired, clawed_back
-    positive), forgiven, and the net of merges, over entries recorded at or before `as_of`."""
-    row = conn.execute(
-        """SELECT
-             coalesce(sum(points) FILTER (WHERE kind IN ('earn', 'referral', 'activity')), 0),
-             coalesce(sum(points) FILTER (WHERE kind = 'adjust'), 0),
-             coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0),
-             coalesce(-sum(points) FILTER (WHERE kind = 'expire'), 0),
-             coalesce(-sum(points) FILTER (WHERE kind = 'clawback'), 0),
-             coalesce(sum(forgiven), 0),
-             coalesce(sum(points) FILTER (WHERE kind IN ('merge_in', 'merge_out')), 0)
-           FROM ledger_entries WHERE %(as_of)s::timestamptz IS NULL OR recorded_at <= %(as_of)s""",
-        {"as_of": as_of}).fetchone()
-    names = ("issued", "adjusted", "redeemed", "expired", "clawed_back", "forgiven", "merged")
+    positive) and forgiven, over the entries recorded at or before `as_of`."""
+    row = conn.execute(_RECORDED + """
+        SELECT coalesce(sum(points) FILTER (WHERE kind IN ('earn', 'referral', 'activity')), 0),
+               coalesce(sum(points) FILTER (WHERE kind = 'adjust'), 0),
+               coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0),
+               coalesce(-sum(points) FILTER (WHERE kind = 'expire'), 0),
+               coalesce(-sum(points) FILTER (WHERE kind = 'clawback'), 0),
+               coalesce(sum(forgiven), 0)
+        FROM recorded""", {"as_of": as_of}).fetchone()
+    names = ("issued", "adjusted", "redeemed", "expired", "clawed_back", "forgiven")
     return dict(zip(names, (int(value) for value in row)))
 
 
 def balance_sums(conn: psycopg.Connection, as_of: datetime | None) -> dict[str, int]:
     """Available, pending and debt summed over each member's latest entry recorded at or
     before `as_of` (a merged-away member's latest entry leaves it at zero)."""
-    row = conn.execute(
-        """SELECT coalesce(sum(available_after), 0), coalesce(sum(pending_after), 0),
-                  coalesce(sum(debt_after), 0)
-           FROM (SELECT DISTINCT ON (member_id) available_after, pending_after, debt_after
-                 FROM ledger_entries
-                 WHERE %(as_of)s::timestamptz IS NULL OR recorded_at <= %(as_of)s
-                 ORDER BY member_id, position DESC) AS latest""",
+    row = conn.execute(_RECORDED + """
+        SELECT coalesce(sum(available_after), 0), coalesce(sum(pending_after), 0),
+               coalesce(sum(debt_after), 0)
+        FROM (SELECT DISTINCT ON (member_id) available_after, pending_after, debt_after
+              FROM recorded ORDER BY member_id, position DESC) AS latest""",
         {"as_of": as_of}).fetchone()
     return dict(zip(("available", "pending", "debt"), (int(value) for value in row)))
 
 
 def members_counted(conn: psycopg.Connection, as_of: datetime | None) -> int:
-    """Members not merged away: now from the members table; as of a moment, those enrolled
-    (business time) by then without a merge_out entry recorded by then."""
+    """Members not merged away: now, from the members table; as of a moment, those whose
+    enrolment was recorded by then (read from the stored Enrolled facts, whose `timestamp`
+    the transcoder writes as {"__t": ...}) without a merge_out entry recorded by then."""
     if as_of is None:
         return conn.execute("SELECT count(*) FROM members WHERE status <> 'merged'").fetchone()[0]
     return conn.execute(
-        """SELECT count(*) FROM members m WHERE m.enrolled_at <= %(as_of)s
-           AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.member_id = m.member_id
-                           AND e.kind = 'merge_out' AND e.recorded_at <= %(as_of)s)""",
+        """SELECT count(*) FROM ledger_events e
+           WHERE e.topic = 'domain.member:Member.Enrolled'
+           AND (convert_from(e.state, 'UTF8')::jsonb #>> '{timestamp,__t}')::timestamptz
+               <= %(as_of)s
+           AND NOT EXISTS (SELECT 1 FROM ledger_entries m WHERE m.member_id = e.originator_id
+                           AND m.kind = 'merge_out' AND m.recorded_at <= %(as_of)s)""",
         {"as_of": as_of}).fetchone()[0]
 
 

@@ -115,6 +115,13 @@ class LedgerCore(Application):
     # Loading --------------------------------------------------------------------------------
 
     def _get(self, aggregate_id: UUID, kind: type) -> Any | None:
+        """The aggregate, if there is one of `kind` with that id. Members come through the
+        repository (cache, snapshots); guards are a few facts, read in one query."""
+        if kind is not Member and kind is not object:
+            aggregate = None
+            for fact in self.events.get(aggregate_id):
+                aggregate = fact.mutate(aggregate)
+            return aggregate if isinstance(aggregate, kind) else None
         try:
             aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:

@@ -93,9 +93,7 @@ def ledger_summary(pool: Any, as_of: datetime | None, now: datetime) -> dict[str
     moved = (flows["issued"] + flows["adjusted"] - flows["redeemed"] - flows["expired"]
              - flows["clawed_back"])
     held = balances["available"] + balances["pending"] - balances["debt"]
-    return {"as_of": as_of or now, "members": members, **balances,
-            **{name: flows[name] for name in ("issued", "redeemed", "expired", "clawed_back",
-                                              "forgiven", "adjusted")},
+    return {"as_of": as_of or now, "members": members, **balances, **flows,
             "balanced": moved == held}
 
 

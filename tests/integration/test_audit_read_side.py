@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -90,6 +91,20 @@ def test_the_summary_after_every_kind_of_fact_is_balanced(shop, pool, clean_db):
     assert summary["balanced"] is True
     assert summary["members"] == 2
     assert all(summary[flow] > 0 for flow in ("issued", "redeemed", "expired", "clawed_back", "adjusted"))
+
+
+def test_the_summary_as_of_just_before_the_merge_counts_all_three_members(shop, pool, clean_db):
+    cat = a_mixed_year(shop)[2]
+    projected(shop, clean_db)
+    merged = member_timeline(shop.ledger, cat["member_id"])["events"][-1]["recorded_at"]
+    before = audit.ledger_summary(pool, merged - timedelta(microseconds=1), at("2027-02-01"))
+    assert (before["members"], before["balanced"]) == (3, True)
+
+
+def test_the_summary_as_of_a_moment_before_any_enrolment_counts_no_one(shop, pool, clean_db):
+    a_mixed_year(shop)
+    projected(shop, clean_db)
+    assert audit.ledger_summary(pool, at("2026-01-01"), at("2027-02-01"))["members"] == 0
 
 
 def test_the_summary_equals_the_sum_of_the_member_documents(shop, pool, clean_db):

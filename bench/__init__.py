@@ -1,0 +1,1 @@
+"""Tally's benchmarks: `python -m bench` (see README, Benchmarks)."""

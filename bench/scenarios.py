@@ -1,0 +1,142 @@
+"""In-process scenarios: bulk import, projection catch-up, reads on a large ledger."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import orjson
+import psycopg
+from rich.console import Console
+
+from projections.runner import UPSTREAM, catch_up as project, workers_for
+from tally.bootstrap import start
+from tally.importer import run_import
+from tally.settings import Settings
+from tally.storage import open_pool
+from tally.timeline import member_timeline
+
+ACTOR = {"name": "bench", "role": "admin", "request_id": None}
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def _order(number: int, member_id: str) -> dict:
+    return dict(transaction_id=f"K-{number}", channel="web", store_id=None, member_id=member_id,
+                identity=None, amount=Decimal("12.80"), currency="CNY", items=[],
+                occurred_at=START + timedelta(seconds=number), actor=ACTOR,
+                request_hash=f"K-{number}")
+
+
+def _members(ledger, count: int) -> list[str]:
+    return [ledger.enroll(member_id=None, identities=[("card", f"BENCH-{n}")], referrer_code=None,
+                          occurred_at=START, actor=ACTOR, request_hash=str(n)).body["member_id"]
+            for n in range(count)]
+
+
+def bulk(url: str, scale: int) -> list[tuple[str, ...]]:
+    """The batch path and `tally import` against a raw batched INSERT of the same rows."""
+    runtime = start(Settings(database_url=url))
+    ledger = runtime.ledger
+    members = _members(ledger, 2000)
+    orders = [_order(n, members[n % len(members)]) for n in range(scale)]
+    started = time.perf_counter()
+    for first in range(0, scale, 10_000):
+        ledger.post_purchases(orders[first:first + 10_000])
+    batch_rate = scale / (time.perf_counter() - started)
+    with TemporaryDirectory() as folder:
+        file = Path(folder) / "sales.ndjson"
+        file.write_bytes(b"".join(orjson.dumps({
+            "transaction_id": f"F-{n}", "channel": "web", "amount": "12.80", "currency": "CNY",
+            "member": {"identity": {"kind": "card", "value": f"BENCH-{n % 2000}"}},
+            "occurred_at": "2026-02-01T10:00:00+08:00"}) + b"\n" for n in range(scale // 2)))
+        started = time.perf_counter()
+        run_import(ledger, file, Console(file=io.StringIO()), 5000)
+        import_rate = scale // 2 / (time.perf_counter() - started)
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE raw_purchases (transaction_id text PRIMARY KEY, member_id uuid, "
+                     "amount numeric, occurred_at timestamptz)")
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY raw_purchases FROM STDIN") as copy:
+            for order in orders:
+                copy.write_row((order["transaction_id"], order["member_id"], order["amount"],
+                                order["occurred_at"]))
+        conn.commit()
+        raw_rate = scale / (time.perf_counter() - started)
+    runtime.close()
+    return [("Bulk: POST /v1/transactions/batch path", f"{batch_rate:,.0f} purchases/s",
+             f"{scale:,} purchases over 2,000 members; raw COPY of the same rows {raw_rate:,.0f}/s "
+             f"({batch_rate / raw_rate:.2f}×)"),
+            ("Bulk: tally import (NDJSON, by card)", f"{import_rate:,.0f} purchases/s",
+             f"{scale // 2:,} rows, with validation and identity lookups")]
+
+
+def catch_up(url: str) -> list[tuple[str, ...]]:
+    """Every read model from position 0: batches of 500 against one transaction per fact."""
+    runtime = start(Settings(database_url=url))
+    head = runtime.ledger.recorder.max_notification_id() or 0
+    rates = {}
+    for label, batch, limit in (("batched (500)", 500, head), ("one per fact", 1, min(head, 3000))):
+        workers = workers_for(runtime.ledger, url, batch)
+        _forget(url, workers)
+        started = time.perf_counter()
+        while min(w.position for w in workers) < limit and sum(w.step() for w in workers):
+            pass
+        rates[label] = min(w.position for w in workers) / (time.perf_counter() - started)
+    project(workers_for(runtime.ledger, url))
+    runtime.close()
+    return [("Projection catch-up from 0, 4 read models", f"{rates['batched (500)']:,.0f} facts/s",
+             f"{head:,} facts; one transaction per fact: {rates['one per fact']:,.0f} facts/s "
+             f"({rates['batched (500)'] / rates['one per fact']:.1f}×)")]
+
+
+def _forget(url: str, workers: list) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE members, identities, lots, ledger_entries, ledger_totals")
+        for worker in workers:
+            conn.execute(f"DELETE FROM {worker.read_model.name}_tracking "
+                         "WHERE application_name = %s", (UPSTREAM,))
+            worker.position = 0
+
+
+def reads(url: str) -> list[tuple[str, ...]]:
+    """Member documents, a 10,000-fact timeline and a CSV export on the ledger built so far."""
+    runtime = start(Settings(database_url=url))
+    ledger = runtime.ledger
+    heavy = ledger.enroll(member_id=None, identities=[], referrer_code=None, occurred_at=START,
+                          actor=ACTOR, request_hash="heavy").body["member_id"]
+    ledger.post_purchases([_order(10_000_000 + n, heavy) for n in range(9_999)])
+    head = ledger.recorder.max_notification_id()
+    with psycopg.connect(url) as conn:
+        members = [row[0] for row in conn.execute(
+            "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled' LIMIT 1000")]
+    timings = []
+    for member_id in members:
+        started = time.perf_counter()
+        ledger.document(ledger.member(member_id))
+        timings.append(time.perf_counter() - started)
+    timings.sort()
+    started = time.perf_counter()
+    page = member_timeline(ledger, uuid.UUID(heavy), limit=1000)
+    while page["next_after_version"] is not None:
+        page = member_timeline(ledger, uuid.UUID(heavy), after_version=page["next_after_version"],
+                               limit=1000)
+    timeline_ms = (time.perf_counter() - started) * 1000
+    project(workers_for(ledger, url))
+    pool = open_pool(url)
+    rows, started = 0, time.perf_counter()
+    with pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as cursor:
+        cursor.execute("SELECT * FROM ledger_entries ORDER BY position")
+        while batch := cursor.fetchmany(5000):
+            rows += len(batch)
+    export_rate = rows / (time.perf_counter() - started)
+    pool.close()
+    runtime.close()
+    return [(f"Reads at {head:,} facts: member document", f"p99 {timings[int(len(timings) * .99)] * 1000:.1f} ms",
+             f"p50 {timings[len(timings) // 2] * 1000:.2f} ms over {len(timings)} members (warm cache)"),
+            ("Reads: a 10,000-fact timeline", f"{timeline_ms:,.0f} ms", "all pages of 1,000, replayed from the store"),
+            ("Reads: ledger entries export", f"{export_rate:,.0f} rows/s", f"{rows:,} rows, server-side cursor")]
