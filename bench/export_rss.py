@@ -11,6 +11,7 @@ streamed export keeps it flat, where holding the rows would add hundreds of MiB.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,12 @@ def serve(url: str, port: int) -> None:
     uvicorn.run(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -88,7 +95,7 @@ def main() -> None:
 
     url = fresh_database(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     apply_migrations(url)
-    port = 8765
+    port = free_port()
     child = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)], cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:

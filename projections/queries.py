@@ -39,7 +39,7 @@ def _entries_query(where: sql.Composable, columns: sql.Composable) -> sql.Compos
 
 
 _PAGE_COLUMNS = sql.SQL(", ").join(sql.Identifier(name) for name in ENTRY_COLUMNS)
-# Exports get every value as text (times as RFC 3339 UTC with Z, the actor as JSON): parsing
+# Exports get the member id, the actor (JSON) and the times (RFC 3339 UTC, Z) as text: parsing
 # and formatting per row in Python would cost more than everything else an export does.
 _AS_TEXT = {"member_id": "{}::text", "actor": "{}::text",
             "occurred_at": """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
