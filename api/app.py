@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 from uuid import uuid4
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 
 from api import problems
@@ -13,6 +16,7 @@ from api.deps import NotReady, route_refusal
 from api.metrics import Metrics
 from api.routers import health, ledger, maintenance, members, movements, program, timeline, transactions
 
+ENDPOINT_THREADS = int(os.environ.get("TALLY_THREADS", "8"))
 ROUTERS = [health.router, members.router, movements.router, transactions.router, program.router,
            timeline.router, ledger.router, maintenance.router]
 
@@ -20,7 +24,8 @@ ROUTERS = [health.router, members.router, movements.router, transactions.router,
 def create_app(runtime: Any = None) -> FastAPI:
     """The API over `runtime` (a tally.bootstrap.Runtime); with None it answers 503 until
     `app.state.runtime` is set, which is how `tally serve` migrates before it answers."""
-    app = FastAPI(title="Tally", version="1", description="An event-sourced loyalty ledger.")
+    app = FastAPI(title="Tally", version="1", description="An event-sourced loyalty ledger.",
+                  lifespan=_few_threads)
     app.state.runtime, app.state.keys, app.state.metrics = None, {}, Metrics()
     for router in ROUTERS:
         app.include_router(router)
@@ -43,6 +48,14 @@ def attach(app: FastAPI, runtime: Any) -> None:
         metrics.add_gauge("tally_projection_lag", "Facts stored but not yet in every read model.",
                           read_side.lag)
     app.state.runtime = runtime
+
+
+@asynccontextmanager
+async def _few_threads(app: FastAPI) -> AsyncIterator[None]:
+    """Runs endpoints on a few threads: each save holds PostgreSQL's table lock while its
+    thread waits for the GIL, so forty threads queue for the lock behind each other."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = ENDPOINT_THREADS
+    yield
 
 
 def _measure(app: FastAPI) -> None:

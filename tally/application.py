@@ -28,6 +28,7 @@ from domain.member import Member
 from domain.program import PROGRAM_ID, Program
 from domain.rules import Rules
 from tally.bulk import AggregateCache, load_many
+from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.transcoder import OrjsonTranscoder
 
@@ -92,9 +93,23 @@ class LedgerCore(Application):
         self._rules_at = lru_cache(maxsize=64)(self._load_rules_at)
         self._program_cache: tuple[Program | None, float] = (None, 0.0)
         self.bulk_cache = AggregateCache()
+        self.committer = GroupCommitter(self._record)
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Saves through the group committer: one transaction for concurrent commands."""
+        facts = ProcessingEvent()
+        facts.collect_events(*objs, **kwargs)
+        recordings = self.committer.commit(facts)
+        self._take_snapshots(facts)
+        self._notify(recordings)
+        return recordings
+
+    def close(self) -> None:
+        self.committer.close()
+        super().close()
 
 
     def _take_snapshots(self, processing_event: ProcessingEvent) -> None:
