@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -28,11 +29,33 @@ READ_MODELS: tuple[type[ReadModel], ...] = (MembersReadModel, IdentitiesReadMode
 UPSTREAM = "Ledger"
 
 
+class DecodedFacts:
+    """Facts decoded once for all the read models of a process (the most recent ones kept)."""
+
+    def __init__(self, mapper: Any, size: int = 20_000) -> None:
+        self.mapper, self.size = mapper, size
+        self.facts: OrderedDict[int, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def of(self, notification: Any) -> Any:
+        with self.lock:
+            fact = self.facts.get(notification.id)
+        if fact is None:
+            fact = self.mapper.to_domain_event(notification)
+            with self.lock:
+                self.facts[notification.id] = fact
+                while len(self.facts) > self.size:
+                    self.facts.popitem(last=False)
+        return fact
+
+
 class Worker:
     """Projects the ledger into one read model, a batch per transaction."""
 
-    def __init__(self, ledger: Any, read_model: ReadModel, url: str, batch: int = 500) -> None:
+    def __init__(self, ledger: Any, read_model: ReadModel, url: str, batch: int = 500,
+                 decoded: DecodedFacts | None = None) -> None:
         self.ledger, self.read_model, self.url, self.batch = ledger, read_model, url, batch
+        self.decoded = decoded or DecodedFacts(ledger.mapper)
         self.view = read_model.view(ledger.recorder.datastore)
         self.position = self.view.max_tracking_id(UPSTREAM) or 0
         self.batches = 0
@@ -42,7 +65,7 @@ class Worker:
         notifications = self.ledger.recorder.select_notifications(self.position + 1, self.batch)
         if not notifications:
             return 0
-        facts = [Fact(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications
+        facts = [Fact(n.id, self.decoded.of(n)) for n in notifications
                  if n.topic.startswith("domain.member:Member.")]
         last = notifications[-1].id
         self.view.write(self.read_model, facts, Tracking(UPSTREAM, last))
@@ -79,7 +102,9 @@ def sole_worker(url: str, name: str, stopping: threading.Event) -> Iterator[None
 
 
 def workers_for(ledger: Any, url: str, batch: int = 500) -> list[Worker]:
-    return [Worker(ledger, read_model(), url, batch) for read_model in READ_MODELS]
+    """A worker per read model, sharing decoded facts."""
+    decoded = DecodedFacts(ledger.mapper)
+    return [Worker(ledger, read_model(), url, batch, decoded) for read_model in READ_MODELS]
 
 
 def catch_up(workers: list[Worker], progress: Callable[[int], None] = lambda done: None) -> None:
