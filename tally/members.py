@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import IntegrityError
 
 from domain.document import member_document
 from domain.errors import IdentityNotFound, IdentityTaken, InvalidInput, MemberNotFound

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from domain.member import Member
-from tests.unit.factories import ACTOR, at, buy, enrolled, rules
+from tests.unit.factories import at, buy, enrolled, rules
 
 
 def test_a_1200_purchase_upgrades_a_base_member_to_silver_at_once():
