@@ -59,7 +59,24 @@ def without_retries(recorder: Any) -> Any:
         method = getattr(type(recorder), name, None)
         if method is not None and hasattr(method, "__wrapped__"):
             setattr(recorder, name, _once_more_on_broken(method.__wrapped__.__get__(recorder)))
+    if hasattr(recorder, "_fetch_ids_after_insert_events"):
+        recorder.insert_events = _once_more_on_broken(functools.partial(_insert_events, recorder))
     return recorder
+
+
+def _insert_events(recorder: Any, stored_events: Any, **kwargs: Any) -> Any:
+    """The library's insert (lock, notify, insert, ids) without psycopg's pipeline mode.
+
+    In pipeline mode an insert of a few MB (a bulk chunk, or a large group commit) never
+    completes over a unix socket, as the embedded PostgreSQL uses: client and server each
+    wait for the other. Three round trips per transaction cost less than that.
+    """
+    with recorder.datastore.transaction(commit=True) as cursor:
+        recorder._insert_events(cursor, stored_events, **kwargs)
+        if not stored_events:
+            return None
+        recorder._insert_stored_events(cursor, stored_events, **kwargs)
+        return recorder._fetch_ids_after_insert_events(cursor, stored_events, **kwargs)
 
 
 def _once_more_on_broken(call: Callable[..., Any]) -> Callable[..., Any]:

@@ -35,7 +35,8 @@ def serving(app) -> Iterator[str]:
 
 
 class CuttableProxy:
-    """Forwards 127.0.0.1:<port> to a PostgreSQL server until `cut()`, again after `restore()`."""
+    """Forwards 127.0.0.1:<port> to a PostgreSQL server (TCP, or the unix socket of an
+    embedded one) until `cut()`, and again after `restore()`."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -53,11 +54,19 @@ class CuttableProxy:
             if not self.open:
                 client.close()
                 continue
-            upstream = socket.create_connection(self.target)
+            upstream = self._connect_upstream()
             with self.lock:
                 self.sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        host, port = self.target
+        if host.startswith("/"):  # a socket directory, as pgserver's URLs give
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(f"{host}/.s.PGSQL.{port}")
+            return upstream
+        return socket.create_connection(self.target)
 
     @staticmethod
     def _pump(source: socket.socket, sink: socket.socket) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse, urlunparse
-
 import httpx
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from api.app import create_app
 from tally.bootstrap import start
@@ -16,13 +15,11 @@ from tests.e2e.live import CuttableProxy, serving
 
 @pytest.fixture
 def proxy(clean_db):
-    parts = urlparse(clean_db)
-    if not parts.hostname or parts.hostname.startswith("/"):
-        pytest.fail("the outage test needs a TCP DATABASE_URL (host:port)")
-    proxy = CuttableProxy(parts.hostname, parts.port or 5432)
-    yield proxy, urlunparse(parts._replace(netloc=f"{parts.username or 'postgres'}"
-                                           f"{':' + parts.password if parts.password else ''}"
-                                           f"@127.0.0.1:{proxy.port}"))
+    """A proxy to the test database's server; yields it and a TCP URL through it."""
+    params = conninfo_to_dict(clean_db)
+    proxy = CuttableProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432))
+    through = make_conninfo(clean_db, host="127.0.0.1", port=str(proxy.port))
+    yield proxy, through
     proxy.close()
 
 
