@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from typing import Annotated, Any
-from uuid import uuid4
 
 from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
@@ -44,7 +43,8 @@ def refusal(request: Request, roles: frozenset[str]) -> tuple[str, str] | None:
 
 
 def allowed(*roles: str) -> Any:
-    """A dependency that admits the given roles (and admin) and yields the caller's actor."""
+    """A dependency that admits the given roles (and admin) and yields the caller's actor;
+    its role is the one that granted the call: one of `roles` the key holds, else admin."""
     admitted = frozenset(roles) | {"admin"}
 
     def caller(request: Request) -> dict[str, Any]:
@@ -52,7 +52,8 @@ def allowed(*roles: str) -> Any:
         if refused is not None:
             raise HTTPException(STATUS[refused[0]], refused[1])
         key = _key_of(request)
-        role = sorted(request.app.state.keys[key] & admitted)[0]
+        held = request.app.state.keys[key]
+        role = min(held & admitted, key=lambda granted: (granted == "admin", granted))
         return {"name": key_name(key), "role": role, "request_id": request.state.request_id}
 
     caller.roles = admitted  # read by the validation handler: 401/403 come before 422
@@ -75,10 +76,6 @@ def get_ledger(request: Request) -> Ledger:
     if runtime is None:
         raise NotReady()
     return runtime.ledger
-
-
-def request_id(request: Request) -> str:
-    return request.headers.get("x-request-id") or str(uuid4())
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from domain.rules import DOWNGRADES, RETURN_POLICIES
 
 
 class IdentityPublic(BaseModel):
@@ -120,3 +122,56 @@ class TickPublic(BaseModel):
     expired_points: int
     tiers_changed: int
     members_touched: int
+
+
+class ProgramEarn(BaseModel):
+    points: int
+    per_amount: str
+    category_multipliers: dict[str, str] = {}
+
+
+class ProgramExpiry(BaseModel):
+    months: int | None
+
+
+class ProgramTier(BaseModel):
+    name: str
+    min_spend: str
+    earn_multiplier: str
+
+
+class ProgramReferral(BaseModel):
+    referrer_points: int
+    referee_points: int
+
+
+class ProgramActivity(BaseModel):
+    points: int
+    per_day: int | None = None
+    lifetime: int | None = None
+
+
+class ProgramPublic(BaseModel):
+    """The program document (contract §5); `version` is answered, and ignored in a PUT."""
+
+    currency: str
+    timezone: str
+    earn: ProgramEarn
+    pending_days: int
+    expiry: ProgramExpiry
+    return_policy: str = Field(json_schema_extra={"enum": list(RETURN_POLICIES)})
+    tiers: list[ProgramTier]
+    tier_window_days: int
+    tier_term_days: int
+    downgrade: str = Field(json_schema_extra={"enum": list(DOWNGRADES)})
+    referral: ProgramReferral
+    activities: dict[str, ProgramActivity]
+    version: int
+
+
+def replay_of(model: type[BaseModel]) -> dict[int | str, dict]:
+    """OpenAPI for the 200 of an idempotent write sent again with the same body."""
+    replayed = {"description": "always true", "schema": {"type": "string", "enum": ["true"]}}
+    return {200: {"model": model, "headers": {"Idempotent-Replayed": replayed},
+                  "description": "Sent before with the same body: the original answer; "
+                                 "nothing recorded"}}

@@ -17,6 +17,8 @@ from domain.errors import InvalidInput
 from domain.identities import KINDS, normalise
 
 _MONEY = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,2})?$")
+# "…T10:00:00 08:00": a `+` offset sent unencoded in a query string arrives as a space
+_UNENCODED_PLUS = re.compile(r"(T[0-9:.]+) ([0-9]{2}:[0-9]{2})$")
 
 
 def _money(value: Any) -> Decimal:
@@ -34,7 +36,7 @@ def _instant(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("a time is an RFC 3339 string with an offset")
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(_UNENCODED_PLUS.sub(r"\1+\2", value))
     except ValueError:
         raise ValueError("a time is an RFC 3339 string with an offset") from None
     if moment.tzinfo is None:

@@ -25,8 +25,11 @@ STATUS = {
 }
 TITLES = {
     401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-    409: "Conflict", 422: "Unprocessable content", 503: "Service unavailable",
+    409: "Conflict", 422: "Unprocessable content", 500: "Internal server error",
+    503: "Service unavailable",
 }
+HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+NOT_JSON = "send the body as JSON with Content-Type: application/json"
 DATABASE_DOWN = (persistence.OperationalError, persistence.InterfaceError,
                  psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
 
@@ -66,17 +69,28 @@ def documented(*codes: str) -> dict[int | str, dict[str, Any]]:
             for status, found in by_status.items()}
 
 
-def _field(location: tuple) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path")]
+def _field(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":  # its location is a character offset
+        return "body"
+    parts = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
     return ".".join(parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        return f"not valid JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}"
+    return error.get("msg", "invalid").removeprefix("Value error, ")
 
 
 def field_problems(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
     """(detail, [{"field", "message"}]) of pydantic's errors."""
-    fields = [{"field": _field(tuple(e.get("loc", ()))),
-               "message": e.get("msg", "invalid").removeprefix("Value error, ")}
-              for e in errors]
+    fields = [{"field": _field(error), "message": _message(error)} for error in errors]
     return "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields
+
+
+def _sent_as_json(request: Request) -> bool:
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> ProblemJson:
@@ -99,18 +113,28 @@ def install(app: FastAPI, authorise: Any) -> None:
     @app.exception_handler(RequestValidationError)
     def bad_request(request: Request, error: RequestValidationError) -> ProblemJson:
         refusal = authorise(request)  # 401 and 403 come before 422
-        return refusal or validation_problem(list(error.errors()))
+        if refusal is not None:
+            return refusal
+        errors = list(error.errors())
+        if not _sent_as_json(request) and any(e.get("loc") == ("body",) for e in errors):
+            return problem("validation_error", NOT_JSON,
+                           errors=[{"field": "body", "message": NOT_JSON}])
+        return validation_problem(errors)
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, error: HTTPException) -> ProblemJson:
-        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
-            error.status_code, "validation_error")
-        return problem(code, str(error.detail), status=error.status_code)
+        code = HTTP_CODES.get(error.status_code, "validation_error")
+        return problem(code, str(error.detail), status=error.status_code, headers=error.headers)
 
-    for failure in DATABASE_DOWN:
-        app.add_exception_handler(failure, _unavailable)
+    @app.exception_handler(Exception)
+    def crashed(request: Request, error: Exception) -> ProblemJson:
+        return problem("internal_error", "the server failed; re-send the write with the same id "
+                       "to learn whether it was recorded", status=500)
+
+    for outage in DATABASE_DOWN:
+        app.add_exception_handler(outage, unavailable)
 
 
-def _unavailable(request: Request, error: Exception) -> ProblemJson:
+def unavailable(request: Request, error: Exception) -> ProblemJson:
     return problem("unavailable", "the database cannot be reached; nothing was recorded",
                    headers={"Retry-After": "1"})

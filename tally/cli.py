@@ -38,24 +38,32 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """The HTTP API, with projections kept up to date in this process."""
     import uvicorn
 
-    from api.app import attach, create_app
+    from api.app import create_app
+
+    settings = Settings()  # a bad TALLY_API_KEYS stops here, before anything listens
+    api = create_app()  # /healthz answers 503 until _boot has migrated the database
+    threading.Thread(target=_boot, args=(api, settings), name="tally-boot", daemon=True).start()
+    uvicorn.run(api, host=host, port=port, log_level="info")
+    if api.state.runtime is not None:
+        api.state.runtime.close()
+
+
+def _boot(api, settings: Settings) -> None:
+    """Opens and migrates the ledger, then lets `api` answer; retries while the database is
+    not up yet."""
+    from api.app import attach
     from tally.bootstrap import start
 
-    api = create_app()  # /healthz answers 503 until start-up below has migrated the database
-
-    def boot() -> None:
-        delay = 1.0
-        while True:
-            try:
-                attach(api, start(Settings(), read_side=True))
-                return
-            except Exception as failure:  # the database may not be up yet: keep trying
-                log.warning("start-up failed (%s); retrying in %.0fs", failure, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 30)
-
-    threading.Thread(target=boot, name="tally-boot", daemon=True).start()
-    uvicorn.run(api, host=host, port=port, log_level="info")
+    delay = 1.0
+    while True:
+        try:
+            attach(api, start(settings, read_side=True))
+            log.info("the ledger is open; answering requests")
+            return
+        except Exception as failure:  # the database may not be up yet: keep trying
+            log.warning("start-up failed (%s); retrying in %.0fs", failure, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 
 from api.problems import DATABASE_DOWN
 from api.responses import Json
@@ -11,7 +12,14 @@ from api.responses import Json
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+@router.get("/healthz", response_model=Health, responses={503: {
+    "model": Health, "description": "Starting (migrating) or the database is unreachable; "
+    "Retry-After is set"}})
 def healthz(request: Request) -> Json:
     """{"status": "ok", "database": "ok"}; 503 while starting or when the database is down."""
     runtime = request.app.state.runtime

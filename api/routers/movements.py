@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import LedgerDep, Support, Writer
-from api.documents import ActivityPublic, AdjustmentPublic, RedemptionPublic
+from api.documents import ActivityPublic, AdjustmentPublic, RedemptionPublic, replay_of
 from api.models import ActivityCreate, AdjustmentCreate, RedemptionCreate
 from api.problems import documented
 from api.responses import Json, created_or_replayed
@@ -18,7 +18,8 @@ WRITE_REFUSALS = ("member_not_found", "idempotency_conflict", "member_merged", "
 
 
 @router.post("/redemptions", status_code=201, response_model=RedemptionPublic,
-             responses=documented(*WRITE_REFUSALS, "insufficient_points"))
+             responses={**documented(*WRITE_REFUSALS, "insufficient_points"),
+                        **replay_of(RedemptionPublic)})
 def redeem(member_id: UUID, body: RedemptionCreate, ledger: LedgerDep, actor: Writer) -> Json:
     """Spends points from the lots that expire soonest; the answer names the lots."""
     outcome = ledger.redeem_points(member_id=member_id, redemption_id=body.redemption_id,
@@ -29,7 +30,8 @@ def redeem(member_id: UUID, body: RedemptionCreate, ledger: LedgerDep, actor: Wr
 
 
 @router.post("/adjustments", status_code=201, response_model=AdjustmentPublic,
-             responses=documented(*WRITE_REFUSALS, "insufficient_points"))
+             responses={**documented(*WRITE_REFUSALS, "insufficient_points"),
+                        **replay_of(AdjustmentPublic)})
 def adjust(member_id: UUID, body: AdjustmentCreate, ledger: LedgerDep, actor: Support) -> Json:
     """A support correction: positive → a new lot, negative → spent like a redemption."""
     outcome = ledger.adjust_points(member_id=member_id, adjustment_id=body.adjustment_id,
@@ -40,7 +42,8 @@ def adjust(member_id: UUID, body: AdjustmentCreate, ledger: LedgerDep, actor: Su
 
 
 @router.post("/activities", status_code=201, response_model=ActivityPublic,
-             responses=documented(*WRITE_REFUSALS, "unknown_activity", "activity_limit_reached"))
+             responses={**documented(*WRITE_REFUSALS, "unknown_activity", "activity_limit_reached"),
+                        **replay_of(ActivityPublic)})
 def record_activity(member_id: UUID, body: ActivityCreate, ledger: LedgerDep,
                     actor: Writer) -> Json:
     """Rewards a task the program defines, within its per-day and lifetime limits."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from pydantic import ValidationError
 
 from api.deps import LedgerDep, Writer
-from api.documents import BatchPublic, PurchasePublic, ReturnPublic
+from api.documents import BatchPublic, PurchasePublic, ReturnPublic, replay_of
 from api.models import PurchaseCreate, ReturnCreate
 from api.problems import documented, field_problems
 from api.responses import Json, created_or_replayed
@@ -32,8 +32,9 @@ def order_of(body: PurchaseCreate, ledger: Any, actor: dict[str, Any]) -> dict[s
 
 
 @router.post("", status_code=201, response_model=PurchasePublic,
-             responses=documented("member_not_found", "identity_not_found",
-                                  "idempotency_conflict", "member_merged", "busy"))
+             responses={**documented("member_not_found", "identity_not_found",
+                                     "idempotency_conflict", "member_merged", "busy"),
+                        **replay_of(PurchasePublic)})
 def post_purchase(body: PurchaseCreate, ledger: LedgerDep, actor: Writer) -> Json:
     """Records a purchase once per (channel, transaction_id) and answers the points earned."""
     outcome = ledger.post_purchase(**order_of(body, ledger, actor))
@@ -74,8 +75,9 @@ def _refused_item(item: Any, refusal: ValidationError) -> dict[str, Any]:
 
 
 @router.post("/{channel}/{transaction_id}/returns", status_code=201, response_model=ReturnPublic,
-             responses=documented("transaction_not_found", "idempotency_conflict",
-                                  "return_exceeds_purchase", "busy"))
+             responses={**documented("transaction_not_found", "idempotency_conflict",
+                                     "return_exceeds_purchase", "busy"),
+                        **replay_of(ReturnPublic)})
 def return_purchase(channel: str, transaction_id: str, body: ReturnCreate, ledger: LedgerDep,
                     actor: Writer) -> Json:
     """A full or partial return: claws back points in proportion to the amount returned."""

@@ -105,3 +105,13 @@ def test_a_new_program_version_changes_earning_and_an_invalid_one_lists_its_prob
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_program")
     assert {e["field"] for e in bad.json()["errors"]} == {"timezone", "downgrade"}
     assert client.get("/v1/program", headers=auth("finance")).json()["version"] == 2
+
+
+def test_a_purchase_replayed_after_its_member_was_merged_gets_the_original_answer(client, member):
+    absorbed = enrol(client)
+    first = client.post("/v1/transactions", json=purchase(absorbed, "T-9", "30.00"), headers=auth("pos"))
+    client.post(f"/v1/members/{member['member_id']}/merge", json={
+        "merge_id": "M-9", "absorbed_member_id": absorbed, "reason": "same person"}, headers=auth("support"))
+    again = client.post("/v1/transactions", json=purchase(absorbed, "T-9", "30.00"), headers=auth("pos"))
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+    assert again.json() == first.json()

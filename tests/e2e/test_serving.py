@@ -1,0 +1,91 @@
+"""Start-up, `tally serve`, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import attach, create_app
+from tests.e2e.conftest import KEYS, auth
+from tests.e2e.live import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_api_answers_503_until_a_started_ledger_is_attached(runtime):
+    app = create_app()
+    with TestClient(app) as client:
+        starting = client.get("/healthz")
+        write = client.post("/v1/members", json={}, headers=auth("pos"))
+        attach(app, runtime)
+        ready = client.get("/healthz")
+    assert (starting.status_code, starting.headers["Retry-After"]) == (503, "1")
+    assert (write.status_code, write.json()["code"]) == (503, "unavailable")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ok", "database": "ok"})
+
+
+@pytest.fixture
+def tally_serve(empty_database_url, tmp_path):
+    """`tally serve` on a free port over a database with no tables at all (its log in
+    tmp_path/serve.log)."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": empty_database_url, "PYTHONPATH": str(ROOT),
+           "TALLY_API_KEYS": ",".join(f"{role}:{key}" for role, key in KEYS.items())}
+    with (tmp_path / "serve.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from tally.cli import main; main()", "serve", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        yield f"http://127.0.0.1:{port}"
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def health_until_ready(base_url: str) -> list[int]:
+    """Every /healthz status seen until the first 200 (a minute at most)."""
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and 200 not in seen:
+        try:
+            seen.append(httpx.get(f"{base_url}/healthz").status_code)
+        except httpx.TransportError:  # not listening yet
+            time.sleep(0.05)
+    return seen
+
+
+def test_tally_serve_migrates_an_empty_database_then_answers(tally_serve):
+    seen = health_until_ready(tally_serve)
+    assert seen[-1] == 200 and set(seen[:-1]) <= {503}
+    answer = httpx.post(f"{tally_serve}/v1/members", json={}, headers=auth("pos"))
+    assert (answer.status_code, answer.json()["balance"]["available"]) == (201, 0)
+
+
+def test_every_reference_in_the_openapi_document_resolves(client):
+    spec = client.get("/openapi.json").json()
+    referenced = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(spec)))
+    assert referenced - set(spec["components"]["schemas"]) == set()
+
+
+def test_every_v1_route_documents_its_refusals_as_problems(client):
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if not path.startswith("/v1/"):
+                continue
+            for status in ("401", "403", "422", "503"):
+                content = operation["responses"][status]["content"]
+                assert "application/problem+json" in content, (method, path, status)
+
+
+def test_an_idempotent_write_documents_its_replay(client):
+    responses = client.get("/openapi.json").json()["paths"]["/v1/transactions"]["post"]["responses"]
+    assert set(responses) >= {"200", "201", "404", "409"}
+    assert "Idempotent-Replayed" in responses["200"]["headers"]
