@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable
@@ -21,11 +22,30 @@ class Fact:
     event: Any
 
 
+class StalePosition(Exception):
+    """Another writer moved the read model's position since this one read it."""
+
+
+def writing_lock(name: str) -> int:
+    """The transaction-level advisory lock every write to read model `name` takes first."""
+    return zlib.crc32(f"tally-projection-write:{name}".encode())
+
+
 class ReadModelView(PostgresTrackingRecorder):
     """A read table's tracking position, written in the same transaction as its rows."""
 
-    def write(self, projection: ReadModel, facts: list[Fact], tracking: Tracking) -> None:
+    def write(self, projection: ReadModel, facts: list[Fact], tracking: Tracking,
+              after: int) -> None:
+        """Folds the facts that follow position `after` and moves the position to the tracking's.
+
+        Writers of one read model take turns, and each first checks that the position is still
+        `after`: a batch is applied once even if two workers (or a rebuild) overlap.
+        """
         with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (writing_lock(projection.name),))
+            held = self._max_tracking_id(tracking.application_name, cursor) or 0
+            if held != after:
+                raise StalePosition(f"{projection.name} is at {held}, not {after}")
             if facts:
                 projection.fold(cursor, facts)
             self._insert_tracking(cursor, tracking)

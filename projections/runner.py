@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import psycopg
 from eventsourcing.persistence import Tracking
 
-from projections.base import Fact, ReadModel
+from projections.base import Fact, ReadModel, StalePosition, writing_lock
 from projections.identities import IdentitiesReadModel
 from projections.ledger_entries import LedgerEntriesReadModel
 from projections.lots import LotsReadModel
@@ -60,15 +60,27 @@ class Worker:
         self.position = self.view.max_tracking_id(UPSTREAM) or 0
         self.batches = 0
 
+    def resume(self) -> None:
+        """Carries on from the position the read model holds (after a restart or a rebuild)."""
+        self.position = self.view.max_tracking_id(UPSTREAM) or 0
+
     def step(self) -> int:
         """Projects the next batch; returns how many notifications it covered (0: none new)."""
+        try:
+            return self._project_next()
+        except StalePosition as stale:  # another writer moved on: carry on from where it is
+            log.info("projection %s resumes from its stored position: %s", self.read_model.name, stale)
+            self.resume()
+            return self._project_next()
+
+    def _project_next(self) -> int:
         notifications = self.ledger.recorder.select_notifications(self.position + 1, self.batch)
         if not notifications:
             return 0
         facts = [Fact(n.id, self.decoded.of(n)) for n in notifications
                  if n.topic.startswith("domain.member:Member.")]
         last = notifications[-1].id
-        self.view.write(self.read_model, facts, Tracking(UPSTREAM, last))
+        self.view.write(self.read_model, facts, Tracking(UPSTREAM, last), after=self.position)
         self.position, self.batches = last, self.batches + 1
         return len(notifications)
 
@@ -78,7 +90,7 @@ class Worker:
         while not stopping.is_set():
             try:
                 with sole_worker(self.url, self.read_model.name, stopping):
-                    self.position = self.view.max_tracking_id(UPSTREAM) or 0
+                    self.resume()
                     while not stopping.is_set():
                         if not self.step():
                             stopping.wait(idle)
@@ -105,6 +117,23 @@ def workers_for(ledger: Any, url: str, batch: int = 500) -> list[Worker]:
     """A worker per read model, sharing decoded facts."""
     decoded = DecodedFacts(ledger.mapper)
     return [Worker(ledger, read_model(), url, batch, decoded) for read_model in READ_MODELS]
+
+
+def reset(url: str, workers: list[Worker]) -> None:
+    """Empties the workers' read tables and positions, for a rebuild from position 0.
+
+    Takes each read model's writing lock, so a worker running elsewhere (a server) finishes
+    its batch first and then finds its position stale, resuming from 0 alongside the rebuild.
+    """
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        for worker in workers:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (writing_lock(worker.read_model.name),))
+        conn.execute(f"TRUNCATE {', '.join(t for w in workers for t in w.read_model.tables)}")
+        for worker in workers:
+            conn.execute(f"DELETE FROM {worker.read_model.name}_tracking "
+                         "WHERE application_name = %s", (UPSTREAM,))
+    for worker in workers:
+        worker.position = 0
 
 
 def catch_up(workers: list[Worker], progress: Callable[[int], None] = lambda done: None) -> None:

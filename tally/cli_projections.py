@@ -6,10 +6,9 @@ import signal
 import threading
 import time
 
-import psycopg
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from projections.runner import UPSTREAM, catch_up, workers_for
+from projections.runner import catch_up, reset, workers_for
 from tally.cli import app, console, open_runtime
 from tally.read_side import start_read_side
 
@@ -35,13 +34,7 @@ def rebuild(batch: int = 1000) -> None:
     """Drop every read model's rows and tracking, and project again from position 0."""
     runtime = open_runtime()
     workers = workers_for(runtime.ledger, runtime.url, batch)
-    with psycopg.connect(runtime.url, autocommit=True) as conn, conn.transaction():
-        tables = [table for worker in workers for table in worker.read_model.tables]
-        conn.execute(f"TRUNCATE {', '.join(tables)}")
-        for worker in workers:
-            conn.execute(f"DELETE FROM {worker.read_model.name}_tracking "
-                         "WHERE application_name = %s", (UPSTREAM,))
-            worker.position = 0
+    reset(runtime.url, workers)
     head = runtime.ledger.recorder.max_notification_id() or 0
     started = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),

@@ -4,27 +4,11 @@ in ledger_events is reported with its member and version."""
 from __future__ import annotations
 
 import psycopg
-import pytest
 
-from tally.storage import open_pool
 from tally.verify import verify_ledger
-from tests.integration.ledgers import Shop, open_ledger
+from tests.integration.ledgers import Shop
 
 CHAIN_KINDS = {"gap", "hash", "chain", "unreadable", "replay", "store"}
-
-
-@pytest.fixture
-def shop(database_url, clean_db):
-    ledger = open_ledger(database_url)
-    yield Shop(ledger)
-    ledger.close()
-
-
-@pytest.fixture
-def pool(clean_db):
-    reads = open_pool(clean_db, size=2)
-    yield reads
-    reads.close()
 
 
 def chain_problems(shop: Shop, pool) -> list[tuple]:

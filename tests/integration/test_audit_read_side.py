@@ -9,34 +9,18 @@ from collections import Counter
 from datetime import timedelta
 
 import psycopg
-import pytest
 
 from domain.rules import DEFAULT_PROGRAM
 from projections.runner import catch_up, workers_for
 from tally import audit
-from tally.storage import open_pool
 from tally.timeline import member_timeline
 from tally.verify import verify_ledger
-from tests.integration.ledgers import ACTOR, Shop, at, open_ledger
+from tests.integration.ledgers import ACTOR, Shop, at
 
 EVERY_FACT = {"Enrolled", "IdentityLinked", "IdentityUnlinked", "PointsEarned",
               "ReferralCredited", "ActivityRewarded", "PointsAdjusted", "PointsRedeemed",
               "PointsActivated", "PointsExpired", "PurchaseReturned", "TierChanged",
               "MemberAbsorbed", "MergedAway"}
-
-
-@pytest.fixture
-def shop(database_url, clean_db):
-    ledger = open_ledger(database_url)
-    yield Shop(ledger)
-    ledger.close()
-
-
-@pytest.fixture
-def pool(clean_db):
-    reads = open_pool(clean_db, size=2)
-    yield reads
-    reads.close()
 
 
 def adjust(shop: Shop, member: dict, points: int, adjustment_id: str, on: str) -> None:

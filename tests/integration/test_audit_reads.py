@@ -12,19 +12,11 @@ import psycopg
 import pytest
 
 from tally import audit
-from tally.storage import open_pool
 from tests.integration.ledgers import at
 
 ANN = UUID("aaaaaaaa-0000-4000-8000-000000000001")
 BOB = UUID("bbbbbbbb-0000-4000-8000-000000000002")
 SYSTEM = {"name": "system", "role": "system", "request_id": None}
-
-
-@pytest.fixture
-def pool(clean_db):
-    reads = open_pool(clean_db, size=2)
-    yield reads
-    reads.close()
 
 
 class Book:

@@ -8,14 +8,7 @@ import pytest
 
 from domain.errors import InvalidInput, MemberNotFound
 from tally.timeline import member_timeline
-from tests.integration.ledgers import ACTOR, Shop, open_ledger
-
-
-@pytest.fixture
-def shop(database_url, clean_db):
-    ledger = open_ledger(database_url)
-    yield Shop(ledger)
-    ledger.close()
+from tests.integration.ledgers import ACTOR, Shop
 
 
 def a_busy_member(shop: Shop) -> dict:

@@ -6,16 +6,8 @@ from collections import Counter
 from decimal import Decimal
 from uuid import uuid4
 
-import pytest
 
-from tests.integration.ledgers import ACTOR, Shop, at, open_ledger
-
-
-@pytest.fixture
-def shop(database_url, clean_db):
-    ledger = open_ledger(database_url)
-    yield Shop(ledger)
-    ledger.close()
+from tests.integration.ledgers import ACTOR, at
 
 
 def order(transaction_id: str, member_id: str, amount: str = "10.00", **changes) -> dict:

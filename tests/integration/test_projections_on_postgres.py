@@ -10,7 +10,7 @@ import pytest
 from domain.rules import DEFAULT_PROGRAM
 from projections.due import members_due
 from projections.ledger_entries import LedgerEntriesReadModel
-from projections.runner import UPSTREAM, Worker, catch_up, workers_for
+from projections.runner import Worker, catch_up, reset, workers_for
 from tests.integration.ledgers import ACTOR, Clock, Shop, at, open_ledger
 
 TABLES = {"members": "member_id", "identities": "kind, value", "lots": "member_id, lot_id",
@@ -55,11 +55,9 @@ def dump(url: str) -> dict[str, list[tuple]]:
 
 
 def rebuild(shop: Shop, url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
-        for name in ("members", "identities", "lots", "ledger_entries"):
-            conn.execute(f"DELETE FROM {name}_tracking WHERE application_name = %s", (UPSTREAM,))
-    catch_up(workers_for(shop.ledger, url))
+    workers = workers_for(shop.ledger, url)
+    reset(url, workers)
+    catch_up(workers)
 
 
 def test_a_projection_killed_mid_batch_and_restarted_equals_a_fresh_rebuild(shop, clean_db):
@@ -91,6 +89,35 @@ def test_a_projection_killed_mid_batch_and_restarted_equals_a_fresh_rebuild(shop
     after_restart = dump(clean_db)
     rebuild(shop, clean_db)
     assert dump(clean_db) == after_restart
+
+
+def test_a_worker_whose_position_another_worker_moved_applies_no_batch_twice(shop, clean_db):
+    mixed_workload(shop)
+    first = Worker(shop.ledger, LedgerEntriesReadModel(), clean_db, batch=7)
+    second = Worker(shop.ledger, LedgerEntriesReadModel(), clean_db, batch=7)
+    first.step()
+    first.step()
+    second.step()  # still believes the position is 0: resumes from 14 instead
+    assert second.position == 21
+    catch_up([first, second, *workers_for(shop.ledger, clean_db)])
+    overlapped = dump(clean_db)
+    rebuild(shop, clean_db)
+    assert dump(clean_db) == overlapped
+
+
+def test_a_rebuild_while_another_worker_is_midway_equals_a_rebuild_alone(shop, clean_db):
+    mixed_workload(shop)
+    running = workers_for(shop.ledger, clean_db, batch=7)
+    for worker in running:
+        worker.step()
+    rebuilding = workers_for(shop.ledger, clean_db, batch=5)
+    reset(clean_db, rebuilding)
+    for worker in rebuilding:
+        worker.step()
+    catch_up(running + rebuilding)
+    raced = dump(clean_db)
+    rebuild(shop, clean_db)
+    assert dump(clean_db) == raced
 
 
 def test_catch_up_commits_a_batch_of_facts_per_transaction(shop, clean_db):
