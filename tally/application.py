@@ -97,8 +97,9 @@ class LedgerCore(Application):
 
     name = "Ledger"
     snapshotting_intervals = {Member: 100}
-    # Members stay in memory; each get fetches only the facts stored since (one indexed query).
-    env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    # Members stay in memory as this process last saved them. Reads fetch the facts stored
+    # since (one indexed query); writes trust the copy and let the store refuse a stale one.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "n"}
 
     def __init__(self, env: dict[str, str] | None = None, clock: Callable[[], datetime] = utc_now):
         super().__init__(env)
@@ -118,11 +119,28 @@ class LedgerCore(Application):
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Saves through the group committer: one transaction for concurrent commands."""
         facts = ProcessingEvent()
-        facts.collect_events(*objs, **kwargs)
-        recordings = self.committer.commit(facts)
+        for aggregate in objs:  # what collect_events does, without its Protocol checks
+            facts.events += aggregate.collect_events()
+            facts.aggregates[aggregate.id] = aggregate
+        facts.saved_kwargs.update(kwargs)
+        if not facts.events:
+            return []
+        try:
+            recordings = self.committer.commit(facts)
+        except IntegrityError:  # a copy was stale (another process wrote): read it afresh
+            self.forget(facts.aggregates)
+            raise
         self._take_snapshots(facts)
         self._notify(recordings)
         return recordings
+
+    def forget(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Drops cached aggregates, so they are next read from the store."""
+        for aggregate_id in aggregate_ids:
+            try:
+                self.repository.cache.get(aggregate_id, evict=True)
+            except KeyError:
+                pass
 
     def close(self) -> None:
         self.committer.close()
@@ -161,7 +179,18 @@ class LedgerCore(Application):
         return aggregate if isinstance(aggregate, kind) else None
 
     def member(self, member_id: UUID | str) -> Member:
-        """The member as recorded now; raises MemberNotFound."""
+        """The member as recorded now (facts other processes stored included);
+        raises MemberNotFound."""
+        member = self.member_to_change(member_id)
+        for fact in self.events.get(member.id, gt=member.version):
+            member = fact.mutate(member)
+        return member
+
+    def member_to_change(self, member_id: UUID | str) -> Member:
+        """The member as this process last saw it, without asking the store; raises
+        MemberNotFound. If another process has changed it since, saving a change made to
+        this copy is refused (its next version is taken) and `save` forgets the copy, so the
+        use case's retry reads it afresh."""
         try:
             found = self._get(UUID(str(member_id)), Member)
         except ValueError:
@@ -242,24 +271,36 @@ class LedgerCore(Application):
                   decide: Callable[[Member, Rules], dict[str, Any]]) -> Outcome:
         """A write on one member under a receipt: replay, refuse, or decide and save once."""
 
-        def attempt() -> Outcome:
-            member = self.member(member_id)
+        def replay() -> Outcome | None:
             receipt = self._get(guard_id(kind, key), Receipt)
-            if receipt is not None:
-                check_replay(receipt.request_hash, request_hash, f"{kind} id {key!r}")
-                return self.answer(receipt.result, receipt.member_id, receipt.member_version,
-                                   receipt.result["_program_version"], replayed=True)
-            member.ensure_active()
+            if receipt is None:
+                return None
+            check_replay(receipt.request_hash, request_hash, f"{kind} id {key!r}")
+            return self.answer(receipt.result, receipt.member_id, receipt.member_version,
+                               receipt.result["_program_version"], replayed=True)
+
+        def attempt() -> Outcome:
+            # Decide and save at once; only a refusal (by the rules, or by the store because
+            # the receipt exists) reads the receipt, so a retried request still replays.
+            member = self.member_to_change(member_id)
             rules = self.rules()
-            member.catch_up(rules, occurred_at, system(actor))
             try:
+                member.ensure_active()
+                member.catch_up(rules, occurred_at, system(actor))
                 result = decide(member, rules)
             except LedgerError:
+                if (earlier := replay()) is not None:
+                    return earlier
                 self.save_due_facts(member)
                 raise
             result["_program_version"] = rules.version
-            self.save(member, Receipt.issue(kind, key, request_hash, str(member.id),
-                                            member.version, result))
+            try:
+                self.save(member, Receipt.issue(kind, key, request_hash, str(member.id),
+                                                member.version, result))
+            except IntegrityError:
+                if (earlier := replay()) is not None:
+                    return earlier
+                raise
             return self.fresh(result, member, rules)
 
         with self.locks.holding(member_id):

@@ -8,6 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.earning import Item
+from eventsourcing.persistence import IntegrityError
+
 from domain.errors import IdentityNotFound, LedgerError, TransactionNotFound
 from domain.guards import IdentityClaim, Purchase
 from domain.member import Member
@@ -22,7 +24,7 @@ class PurchaseUseCases(LedgerCore):
         claim = self._get(IdentityClaim.id_for(kind, value), IdentityClaim)
         if claim is None or claim.holder is None:
             raise IdentityNotFound(f"no member holds {kind} {value}")
-        return self.survivor(self.member(claim.holder))
+        return self.survivor(self.member_to_change(claim.holder))
 
     def post_purchase(self, *, transaction_id: str, channel: str, store_id: str | None,
                       member_id: str | None, identity: tuple[str, str] | None, amount: Decimal,
@@ -36,18 +38,25 @@ class PurchaseUseCases(LedgerCore):
         self.rules().require_currency(currency)
 
         def attempt() -> Outcome:
-            member = self.member(member_id) if identity is None else self.holder_of(*identity)
-            purchase = self._get(Purchase.id_for(channel, transaction_id), Purchase)
-            if purchase is not None:
-                check_replay(purchase.request_hash, request_hash,
+            # A new purchase is the common case: decide and save at once. The Purchase guard
+            # can only be created once, so a retried post is refused by the store (or by the
+            # member's state, e.g. merged since) and only then is the earlier answer read.
+            try:
+                member = self.member_to_change(member_id) if identity is None \
+                    else self.holder_of(*identity)
+                rules = self.rules()
+                purchase, referrer = self.record_purchase(
+                    member, rules, transaction_id=transaction_id, channel=channel,
+                    store_id=store_id, amount=amount, currency=currency, items=items,
+                    occurred_at=occurred_at, actor=actor, request_hash=request_hash)
+                self.save(member, purchase, *referrer)
+            except (LedgerError, IntegrityError):
+                earlier = self._get(Purchase.id_for(channel, transaction_id), Purchase)
+                if earlier is None:
+                    raise
+                check_replay(earlier.request_hash, request_hash,
                              f"transaction {channel}/{transaction_id}")
-                return self._purchase_answer(purchase, replayed=True)
-            rules = self.rules()
-            purchase, referrer = self.record_purchase(
-                member, rules, transaction_id=transaction_id, channel=channel, store_id=store_id,
-                amount=amount, currency=currency, items=items, occurred_at=occurred_at,
-                actor=actor, request_hash=request_hash)
-            self.save(member, purchase, *referrer)
+                return self._purchase_answer(earlier, replayed=True)
             return Outcome(self._purchase_body(purchase, self.document(member, rules)))
 
         with self.locks.holding(member_id or self._claimed_by(identity)):
@@ -83,9 +92,10 @@ class PurchaseUseCases(LedgerCore):
     def _credit_referral(self, member: Member, rules: Rules, occurred_at: datetime,
                          actor: dict[str, Any], known: dict) -> list[Member]:
         """With a referee's first purchase, both sides get their bonus (once, ever)."""
-        referrer = known.get(UUID(member.referrer_id)) or self.member(member.referrer_id)
+        referrer = known.get(UUID(member.referrer_id)) or self.member_to_change(member.referrer_id)
         while referrer.status == "merged":
-            referrer = known.get(UUID(referrer.merged_into)) or self.member(referrer.merged_into)
+            referrer = known.get(UUID(referrer.merged_into)) \
+                or self.member_to_change(referrer.merged_into)
         member.credit_referral(rules, "referee", str(referrer.id), occurred_at, actor)
         if referrer.id == member.id:
             return []
