@@ -4,10 +4,11 @@ with its sentence, its signed change of the net balance and the running balance 
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from domain.errors import InvalidInput, MemberNotFound
 from domain.member import Member
@@ -24,9 +25,14 @@ def fact_data(fact: Any) -> dict[str, Any]:
     return {name: _plain(value) for name, value in vars(fact).items() if name not in _NOT_DATA}
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+    if type(value) in _SCALARS:
+        return value
+    if hasattr(type(value), "__dataclass_fields__"):  # a lot: its fields, without deep copies
+        return {name: _plain(item) for name, item in vars(value).items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
@@ -41,8 +47,17 @@ class RunningBalance:
         self.available, self.pending, self.debt = available, pending, debt
 
     @classmethod
-    def of(cls, member: Member | None) -> RunningBalance:
-        return cls() if member is None else cls(member.available, member.pending, member.debt)
+    def of_snapshot(cls, state: dict[str, Any]) -> RunningBalance:
+        """From a member snapshot's stored state, read without restoring the member: a
+        long-lived member holds thousands of lots, and restoring them all costs far more
+        than adding up their `remaining` (see tally/transcoder.py for the tagged layout)."""
+        available = pending = 0
+        for lot in state["lots"].values():
+            if lot["f"]["pending"]:
+                pending += lot["f"]["remaining"]
+            else:
+                available += lot["f"]["remaining"]
+        return cls(available, pending, state["debt"])
 
     def after(self, fact: Any) -> int:
         """Applies the fact's movement; returns its points (0 for a fact that moves none)."""
@@ -53,6 +68,14 @@ class RunningBalance:
         self.pending += moved.pending
         self.debt += moved.debt
         return moved.points
+
+    def before(self, fact: Any) -> None:
+        """Takes the fact's movement back (walking back from a later balance)."""
+        moved = movement(fact)
+        if moved is not None:
+            self.available -= moved.available
+            self.pending -= moved.pending
+            self.debt -= moved.debt
 
     def as_dict(self) -> dict[str, int]:
         return {"available": self.available, "pending": self.pending, "debt": self.debt}
@@ -82,20 +105,52 @@ def member_timeline(ledger: Any, member_id: UUID | str, as_of: datetime | None =
     Raises InvalidInput (paging), MemberNotFound (unknown, or enrolled after `as_of`).
     """
     _check_page(after_version, limit)
-    member = ledger.member(member_id)
-    if as_of is not None and as_of < member.created_on:
+    member_id = _member_uuid(member_id)
+    enrolment = next(iter(ledger.events.get(member_id, lte=1)), None)
+    if not isinstance(enrolment, Member.Event):
+        raise MemberNotFound(f"no member {member_id}")
+    if as_of is not None and as_of < enrolment.timestamp:
         raise MemberNotFound(f"no member {member_id} as of {as_of.isoformat()}")
-    start = None
-    if 0 < after_version < member.version:
-        start = ledger.repository.get(member.id, version=after_version)
-    balance = RunningBalance.of(start)
+    balance = opening_balance(ledger, member_id, after_version)
     events, more = [], False
-    for fact in ledger.events.get(member.id, gt=after_version, limit=limit + 1):
+    for fact in ledger.events.get(member_id, gt=after_version, limit=limit + 1):
         if as_of is not None and fact.timestamp > as_of:
             break
         if len(events) == limit:
             more = True
             break
         events.append(timeline_entry(fact, balance))
-    return {"member_id": str(member.id), "events": events,
+    return {"member_id": str(member_id), "events": events,
             "next_after_version": events[-1]["version"] if more else None}
+
+
+def opening_balance(ledger: Any, member_id: UUID, version: int) -> RunningBalance:
+    """The member's balance right after `version`: from its nearest snapshot (before it:
+    adding the facts between; after it: taking them away), or from enrolment."""
+    if version <= 0:
+        return RunningBalance()
+    anchor, balance = 0, RunningBalance()
+    if ledger.snapshots is not None:
+        nearest = [*ledger.snapshots.recorder.select_events(member_id, lte=version, desc=True,
+                                                            limit=1),
+                   *ledger.snapshots.recorder.select_events(member_id, gt=version, limit=1)]
+        nearest = [stored for stored in nearest
+                   if abs(stored.originator_version - version) < version]
+        if nearest:
+            stored = min(nearest, key=lambda stored: abs(stored.originator_version - version))
+            anchor = stored.originator_version
+            balance = RunningBalance.of_snapshot(orjson.loads(stored.state)["state"])
+    if anchor < version:
+        for fact in ledger.events.get(member_id, gt=anchor, lte=version):
+            balance.after(fact)
+    elif anchor > version:
+        for fact in ledger.events.get(member_id, gt=version, lte=anchor):
+            balance.before(fact)
+    return balance
+
+
+def _member_uuid(member_id: UUID | str) -> UUID:
+    try:
+        return UUID(str(member_id))
+    except ValueError:
+        raise MemberNotFound(f"no member {member_id}") from None

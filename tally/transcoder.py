@@ -31,23 +31,27 @@ def _tag(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
-_CONTAINERS = (dict, list)
-
-
 def _untag(value: Any) -> Any:
+    """Restores tagged values in a freshly parsed document, in place (nothing else holds it)."""
     if type(value) is list:
-        return [_untag(item) if type(item) in _CONTAINERS else item for item in value]
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                value[index] = _untag(item)
+        return value
     if type(value) is not dict:
         return value
-    if len(value) == 1:
+    size = len(value)
+    if size == 1:
         if "__d" in value:
             return Decimal(value["__d"])
         if "__t" in value:
             return datetime.fromisoformat(value["__t"])
-    if "__v" in value and len(value) == 2:
+    elif size == 2 and "__v" in value:
         return resolve_topic(value["__v"])(**_untag(value["f"]))
-    return {key: _untag(item) if type(item) in _CONTAINERS else item
-            for key, item in value.items()}
+    for key, item in value.items():
+        if type(item) is dict or type(item) is list:
+            value[key] = _untag(item)
+    return value
 
 
 class OrjsonTranscoder(Transcoder):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from uuid import UUID
 
 import pytest
 
@@ -105,3 +106,17 @@ def test_a_page_of_more_than_1000_facts_is_refused(shop):
     member = shop.enroll()
     with pytest.raises(InvalidInput):
         member_timeline(shop.ledger, member["member_id"], limit=1001)
+
+
+def test_a_page_deep_in_a_long_history_starts_from_the_balance_at_its_version(shop):
+    member = shop.enroll()
+    for day in range(1, 251):  # past two snapshots (every 100 facts)
+        shop.buy(member, "3.00", f"2026-01-{day % 28 + 1:02d}")
+        if day % 50 == 0:
+            shop.redeem(member, 20, "2026-02-01")
+    for after in (0, 99, 100, 101, 180, 255):
+        page = member_timeline(shop.ledger, member["member_id"], after_version=after, limit=1)
+        at = shop.ledger.repository.get(UUID(member["member_id"]), version=after + 1)
+        assert page["events"][0]["balance"] == {"available": at.available, "pending": at.pending,
+                                                "debt": at.debt}
+    assert page["events"][0]["balance"]["available"] == 250 * 3 - 5 * 20
