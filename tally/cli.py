@@ -34,21 +34,24 @@ def ensure_commands() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """The HTTP API, with projections kept up to date in this process."""
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          projections: bool = typer.Option(True, help="Keep the read models up to date in this "
+                                           "process; with --no-projections run `tally project` "
+                                           "beside it.")) -> None:
+    """The HTTP API, with projections kept up to date in this process (or by `tally project`)."""
     import uvicorn
 
     from api.app import create_app
 
     settings = Settings()  # a bad TALLY_API_KEYS stops here, before anything listens
     api = create_app()  # /healthz answers 503 until _boot has migrated the database
-    threading.Thread(target=_boot, args=(api, settings), name="tally-boot", daemon=True).start()
+    threading.Thread(target=_boot, args=(api, settings, projections), name="tally-boot", daemon=True).start()
     uvicorn.run(api, host=host, port=port, log_level="info")
     if api.state.runtime is not None:
         api.state.runtime.close()
 
 
-def _boot(api, settings: Settings) -> None:
+def _boot(api, settings: Settings, projections: bool = True) -> None:
     """Opens and migrates the ledger, then lets `api` answer; retries while the database is
     not up yet."""
     from api.app import attach
@@ -57,7 +60,7 @@ def _boot(api, settings: Settings) -> None:
     delay = 1.0
     while True:
         try:
-            attach(api, start(settings, read_side=True))
+            attach(api, start(settings, read_side=projections))
             log.info("the ledger is open; answering requests")
             return
         except Exception as failure:  # the database may not be up yet: keep trying
