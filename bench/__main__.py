@@ -1,4 +1,4 @@
-"""`python -m bench [--scale N] [--seconds S]`: Tally against its baselines, in one run.
+"""`python -m bench [--scale N] [--seconds S] [--events E]`: Tally against its baselines, in one run.
 
 Creates its own database (`tally_bench`) on the DATABASE_URL server, or on an embedded
 PostgreSQL, and prints a table (also written to bench/results/latest.md).
@@ -91,13 +91,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=50_000, help="purchases for bulk and reads")
     parser.add_argument("--seconds", type=float, default=10.0, help="per HTTP load")
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="facts in the ledger for the reads scenario")
     parser.add_argument("--skip-http", action="store_true")
     options = parser.parse_args()
     url = fresh_database()
     rows = [] if options.skip_http else http_scenario(url, options.seconds)
     rows += scenarios.bulk(url, options.scale)
     rows += scenarios.catch_up(url)
-    rows += scenarios.reads(url)
+    rows += scenarios.reads(url, options.events)
     report(rows)
 
 

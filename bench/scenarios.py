@@ -94,6 +94,18 @@ def catch_up(url: str) -> list[tuple[str, ...]]:
              f"({rates['batched (500)'] / rates['one per fact']:.1f}×)")]
 
 
+def _top_up(ledger, url: str, events: int) -> None:
+    with psycopg.connect(url) as conn:
+        members = [str(row[0]) for row in conn.execute(
+            "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled' "
+            "ORDER BY notification_id LIMIT 2000")]
+    number = 20_000_000
+    while (ledger.recorder.max_notification_id() or 0) < events - 10_000:
+        ledger.post_purchases([_order(number + n, members[n % len(members)])
+                               for n in range(10_000)])
+        number += 10_000
+
+
 def _forget(url: str, workers: list) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE members, identities, lots, ledger_entries, ledger_totals")
@@ -103,10 +115,12 @@ def _forget(url: str, workers: list) -> None:
             worker.position = 0
 
 
-def reads(url: str) -> list[tuple[str, ...]]:
-    """Member documents, a 10,000-fact timeline and a CSV export on the ledger built so far."""
+def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
+    """Member documents, a 10,000-fact timeline and a CSV export, on the ledger built so
+    far topped up with purchases (batch path, over the bulk scenario's members) to `events`."""
     runtime = start(Settings(database_url=url))
     ledger = runtime.ledger
+    _top_up(ledger, url, events)
     heavy = ledger.enroll(member_id=None, identities=[], referrer_code=None, occurred_at=START,
                           actor=ACTOR, request_hash="heavy").body["member_id"]
     ledger.post_purchases([_order(10_000_000 + n, heavy) for n in range(9_999)])
