@@ -47,7 +47,7 @@ def allowed(*roles: str) -> Any:
     its role is the one that granted the call: one of `roles` the key holds, else admin."""
     admitted = frozenset(roles) | {"admin"}
 
-    def caller(request: Request) -> dict[str, Any]:
+    async def caller(request: Request) -> dict[str, Any]:  # async: no thread hop for a lookup
         refused = refusal(request, admitted)
         if refused is not None:
             raise HTTPException(STATUS[refused[0]], refused[1])
@@ -71,7 +71,7 @@ def route_refusal(request: Request) -> ProblemJson | None:
     return None
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     runtime = request.app.state.runtime
     if runtime is None:
         raise NotReady()
