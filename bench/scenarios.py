@@ -94,6 +94,19 @@ def catch_up(url: str) -> list[tuple[str, ...]]:
              f"({rates['batched (500)'] / rates['one per fact']:.1f}×)")]
 
 
+def _document_times(ledger, members: list) -> list[float]:
+    timings = []
+    for member_id in members:
+        started = time.perf_counter()
+        ledger.document(ledger.member(member_id))
+        timings.append(time.perf_counter() - started)
+    return sorted(timings)
+
+
+def _ms(timings: list[float], share: float) -> str:
+    return f"{timings[min(int(len(timings) * share), len(timings) - 1)] * 1000:.2f}"
+
+
 def _top_up(ledger, url: str, events: int) -> None:
     with psycopg.connect(url) as conn:
         members = [str(row[0]) for row in conn.execute(
@@ -128,12 +141,7 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
     with psycopg.connect(url) as conn:
         members = [row[0] for row in conn.execute(
             "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled' LIMIT 1000")]
-    timings = []
-    for member_id in members:
-        started = time.perf_counter()
-        ledger.document(ledger.member(member_id))
-        timings.append(time.perf_counter() - started)
-    timings.sort()
+    cold, timings = _document_times(ledger, members), _document_times(ledger, members)
     started = time.perf_counter()
     page = member_timeline(ledger, uuid.UUID(heavy), limit=1000)
     while page["next_after_version"] is not None:
@@ -150,7 +158,8 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
     export_rate = rows / (time.perf_counter() - started)
     pool.close()
     runtime.close()
-    return [(f"Reads at {head:,} facts: member document", f"p99 {timings[int(len(timings) * .99)] * 1000:.1f} ms",
-             f"p50 {timings[len(timings) // 2] * 1000:.2f} ms over {len(timings)} members (warm cache)"),
+    return [(f"Reads at {head:,} facts: member document", f"p99 {_ms(timings, .99)} ms",
+             f"p50 {_ms(timings, .5)} ms over {len(timings)} members, read again (cached, "
+             f"fast-forwarded); first read p50 {_ms(cold, .5)} ms, p99 {_ms(cold, .99)} ms"),
             ("Reads: a 10,000-fact timeline", f"{timeline_ms:,.0f} ms", "all pages of 1,000, replayed from the store"),
             ("Reads: ledger entries export", f"{export_rate:,.0f} rows/s", f"{rows:,} rows, server-side cursor")]
