@@ -20,6 +20,7 @@ from eventsourcing import persistence
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError, Transcoder
+from psycopg.sql import Identifier
 
 from domain.document import member_document
 from domain.errors import LedgerError, MemberNotFound
@@ -27,7 +28,7 @@ from domain.guards import Receipt, guard_id
 from domain.member import Member
 from domain.program import PROGRAM_ID, Program
 from domain.rules import Rules
-from tally.bulk import AggregateCache, load_many
+from tally.bulk import AggregateCache, insert_facts, load_many
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.transcoder import OrjsonTranscoder
@@ -65,7 +66,8 @@ def without_retries(recorder: Any) -> Any:
 
 
 def _insert_events(recorder: Any, stored_events: Any, **kwargs: Any) -> Any:
-    """The library's insert (lock, notify, insert, ids) without psycopg's pipeline mode.
+    """The library's insert (lock, notify, insert, ids) without psycopg's pipeline mode, and
+    with the rows sent as binary arrays (`insert_facts`).
 
     In pipeline mode an insert of a few MB (a bulk chunk, or a large group commit) never
     completes over a unix socket, as the embedded PostgreSQL uses: client and server each
@@ -75,7 +77,10 @@ def _insert_events(recorder: Any, stored_events: Any, **kwargs: Any) -> Any:
         recorder._insert_events(cursor, stored_events, **kwargs)
         if not stored_events:
             return None
-        recorder._insert_stored_events(cursor, stored_events, **kwargs)
+        recorder._lock_table(cursor)
+        recorder._notify_channel(cursor)
+        insert_facts(cursor, Identifier(recorder.datastore.schema, recorder.events_table_name),
+                     stored_events)
         return recorder._fetch_ids_after_insert_events(cursor, stored_events, **kwargs)
 
 
