@@ -7,15 +7,18 @@ referral code impossible to use twice, whatever the concurrency.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 NAMESPACE = UUID("6c1f1f7e-3b7a-4d7e-9a57-2f4f3c9d1a10")
 
 
+@functools.lru_cache(maxsize=16_384)  # a batch names each of its keys several times
 def guard_id(kind: str, value: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:{value}")
 
@@ -30,7 +33,25 @@ def keep_fields(event: Any, aggregate: Any) -> None:
             setattr(aggregate, name, value)
 
 
-class Receipt(Aggregate):
+class Guard(Aggregate):
+    """An aggregate whose creation fact carries all its fields."""
+
+    @classmethod
+    def _create(cls, event_class: type, *, id: UUID, **fields: Any) -> Any:  # noqa: A002
+        """What the library's `_create` builds (the same fact, the same aggregate as a replay
+        of it), without matching the fact's fields to `__init__` signatures on every call:
+        that took half of a purchase guard's cost when posting purchases in bulk."""
+        created = event_class(originator_topic=get_topic(cls), originator_id=id,
+                              originator_version=cls.INITIAL_VERSION,
+                              timestamp=event_class.create_timestamp(), **fields)
+        guard = object.__new__(cls)
+        guard.__base_init__(id, created.originator_version, created.timestamp)
+        created.apply(guard)
+        guard.pending_events.append(created)
+        return guard
+
+
+class Receipt(Guard):
     """The ledger's answer to one client write (redemption, adjustment, activity, merge, ...)."""
 
     class Issued(Aggregate.Created):
@@ -51,7 +72,7 @@ class Receipt(Aggregate):
                            member_version=member_version, result=result)
 
 
-class Purchase(Aggregate):
+class Purchase(Guard):
     """A recorded purchase: what it earned, for whom, and the returns made against it."""
 
     class Recorded(Aggregate.Created):
@@ -102,7 +123,7 @@ class Purchase(Aggregate):
         self.trigger_event(self.ReturnRecorded, **fields)
 
 
-class IdentityClaim(Aggregate):
+class IdentityClaim(Guard):
     """Who holds an identity (phone, card, openid, ...); at most one member at a time."""
 
     class Claimed(Aggregate.Created):
@@ -133,7 +154,7 @@ class IdentityClaim(Aggregate):
         self.trigger_event(self.Transferred, member_id=member_id)
 
 
-class ReferralCode(Aggregate):
+class ReferralCode(Guard):
     """A member's referral code, unique across the ledger."""
 
     class Assigned(Aggregate.Created):
