@@ -14,7 +14,7 @@ from uuid import UUID
 
 import orjson
 
-_NOT_HASHED = ("fact_hash", "originator_topic", "originator_id", "originator_version")
+_NOT_HASHED = frozenset(("fact_hash", "originator_topic", "originator_id", "originator_version"))
 
 
 def _default(value: Any) -> Any:
@@ -25,7 +25,9 @@ def _default(value: Any) -> Any:
 
 def fact_hash(fact_type: str, member_id: UUID, version: int, state: dict[str, Any]) -> str:
     """SHA-256 of a fact's canonical encoding; `state` is its stored fields."""
-    body = {key: value for key, value in state.items() if key not in _NOT_HASHED}
+    body = state
+    if not _NOT_HASHED.isdisjoint(state):  # a stored fact; a new one has none of them yet
+        body = {key: value for key, value in state.items() if key not in _NOT_HASHED}
     payload = orjson.dumps(
         [fact_type, str(member_id), version, body], default=_default, option=orjson.OPT_SORT_KEYS
     )

@@ -129,14 +129,22 @@ class Member(MemberFacts, Aggregate):
 
     # Grants -------------------------------------------------------------------------------
 
-    def _grant(self, points: int, source: str, occurred_at: datetime, rules: Rules,
-               may_be_pending: bool) -> tuple[Lot | None, int]:
-        """Debt first; the rest becomes a lot with its availability and expiry."""
-        debt_paid = min(self.debt, points)
+    @staticmethod
+    def _grant_dates(rules: Rules, occurred_at: datetime,
+                     may_be_pending: bool) -> tuple[datetime, datetime | None]:
+        """When points granted at `occurred_at` become available, and when they expire."""
         available_at = occurred_at
         if may_be_pending and rules.pending_days:
             available_at = add_days(occurred_at, rules.pending_days)
         expires_at = add_months(available_at, rules.expiry_months) if rules.expiry_months else None
+        return available_at, expires_at
+
+    def _grant(self, points: int, source: str, occurred_at: datetime, rules: Rules,
+               may_be_pending: bool,
+               dates: tuple[datetime, datetime | None] | None = None) -> tuple[Lot | None, int]:
+        """Debt first; the rest becomes a lot with its availability and expiry."""
+        debt_paid = min(self.debt, points)
+        available_at, expires_at = dates or self._grant_dates(rules, occurred_at, may_be_pending)
         if points == debt_paid:
             return None, debt_paid
         lot = Lot(lot_id=f"{self.id.hex[:12]}-{self.version + 1}", source=source,
@@ -149,9 +157,8 @@ class Member(MemberFacts, Aggregate):
                       actor: dict[str, Any]) -> dict[str, Any]:
         self.ensure_active()
         points = purchase_points(rules, amount, items, self.tier)
-        lot, debt_paid = self._grant(points, "purchase", occurred_at, rules, may_be_pending=True)
-        available_at = add_days(occurred_at, rules.pending_days)
-        expires_at = add_months(available_at, rules.expiry_months) if rules.expiry_months else None
+        dates = available_at, expires_at = self._grant_dates(rules, occurred_at, True)
+        lot, debt_paid = self._grant(points, "purchase", occurred_at, rules, True, dates)
         self.trigger_event(
             self.PointsEarned, occurred_at=occurred_at, actor=actor, channel=channel,
             transaction_id=transaction_id, store_id=store_id, amount=amount, currency=currency,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,12 +77,13 @@ class Rules:
     def base(self) -> Tier:
         return self.tiers[0]
 
+    @cached_property
+    def _ranks(self) -> dict[str, int]:
+        return {tier.name: index for index, tier in reversed(list(enumerate(self.tiers)))}
+
     def rank(self, tier_name: str) -> int:
         """Position of a tier, base = 0; a tier the program no longer has ranks as base."""
-        for index, tier in enumerate(self.tiers):
-            if tier.name == tier_name:
-                return index
-        return 0
+        return self._ranks.get(tier_name, 0)
 
     def tier(self, tier_name: str) -> Tier:
         return self.tiers[self.rank(tier_name)]
