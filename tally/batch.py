@@ -18,6 +18,7 @@ from domain.errors import (IdempotencyConflict, IdentityNotFound, LedgerError, M
                            MemberNotFound)
 from domain.guards import IdentityClaim, Purchase
 from domain.member import Member
+from domain.rules import Rules
 from tally.bulk import load_many
 from tally.purchases import PurchaseUseCases
 
@@ -35,15 +36,15 @@ class BatchUseCases(PurchaseUseCases):
     def post_purchases(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Posts each order (the keyword arguments of `post_purchase`); one result per order:
         {"status": 201 | 200 | 404 | 409 | 422, "points_earned"?, "code"?, "detail"?}."""
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(orders), CHUNK):
-            chunk = orders[start:start + CHUNK]
-            try:
-                with self.bulk_cache.lock:
-                    results += self._post_chunk(chunk)
-            except IntegrityError:
-                results += [self._post_alone(order) for order in chunk]
-        return results
+        return [result for start in range(0, len(orders), CHUNK)
+                for result in self._post_or_post_alone(orders[start:start + CHUNK])]
+
+    def _post_or_post_alone(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            with self.bulk_cache.lock:
+                return self._post_chunk(chunk)
+        except IntegrityError:
+            return [self._post_alone(order) for order in chunk]
 
     def _post_alone(self, order: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -54,27 +55,21 @@ class BatchUseCases(PurchaseUseCases):
                 "points_earned": outcome.body["points_earned"]}
 
     def _post_chunk(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        known = self._load_for(chunk)
-        changed: dict[UUID, Any] = {}
-        results = []
-        try:
-            for order in chunk:
-                try:
-                    results.append(self._post_known(order, known, changed))
-                except LedgerError as error:
-                    results.append(refused(error))
-            self.save(*changed.values())
-        except BaseException:
-            self.bulk_cache.forget(known)
-            raise
-        self.bulk_cache.keep(changed.values())
+        rules, known, changed, results = self.rules(), self._load_for(chunk), {}, []
+        for order in chunk:
+            try:
+                results.append(self._post_known(order, rules, known, changed))
+            except LedgerError as error:
+                results.append(refused(error))
+        self.save(*changed.values())
+        self.bulk_cache.keep(a for a in changed.values() if isinstance(a, Member))
         return results
 
     def _load_for(self, chunk: list[dict[str, Any]]) -> dict[UUID, Any]:
         """The guards, claims and members the chunk needs, current as of now."""
         guards = [Purchase.id_for(o["channel"], o["transaction_id"]) for o in chunk]
         claims = [IdentityClaim.id_for(*o["identity"]) for o in chunk if o["identity"]]
-        known = load_many(self, guards + claims, self.bulk_cache)
+        known = load_many(self, guards + claims)
         holders = [known[c].holder for c in claims if c in known and known[c].holder]
         member_ids = [UUID(str(m)) for m in [o["member_id"] for o in chunk if o["member_id"]] + holders]
         known.update(load_many(self, member_ids, self.bulk_cache))
@@ -96,9 +91,8 @@ class BatchUseCases(PurchaseUseCases):
             known[member.id] = member
         return member
 
-    def _post_known(self, order: dict[str, Any], known: dict[UUID, Any],
+    def _post_known(self, order: dict[str, Any], rules: Rules, known: dict[UUID, Any],
                     changed: dict[UUID, Any]) -> dict[str, Any]:
-        rules = self.rules()
         rules.require_currency(order["currency"])
         member = self._member_in(order, known)
         key = Purchase.id_for(order["channel"], order["transaction_id"])

@@ -11,6 +11,7 @@ Python (quoting every field, the state as hex): most of a bulk save's time went 
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict, defaultdict
 from typing import Any, Iterable
@@ -23,10 +24,10 @@ from psycopg.sql import SQL, Identifier
 
 _LATEST_SNAPSHOTS = SQL(
     "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
-    "FROM {table} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC")
+    "FROM {table} WHERE originator_id = ANY(%b) ORDER BY originator_id, originator_version DESC")
 # LATERAL makes one primary-key probe per id; a plain join lets the planner scan the index.
 _EVENTS_AFTER = SQL(
-    "SELECT e.* FROM unnest(%s::uuid[], %s::bigint[]) AS s(id, after) CROSS JOIN LATERAL ("
+    "SELECT e.* FROM unnest(%b::uuid[], %b::bigint[]) AS s(id, after) CROSS JOIN LATERAL ("
     " SELECT originator_id, originator_version, topic, state FROM {table}"
     " WHERE originator_id = s.id AND originator_version > s.after"
     " ORDER BY originator_version) AS e")
@@ -51,19 +52,25 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
 
 
 class AggregateCache:
-    """Aggregates as last saved by this process's bulk work, fast-forwarded before each use.
+    """Private copies of the aggregates this process's bulk work last saved.
 
-    Only bulk work uses it, one unit of work at a time (`lock`): it hands out its own objects,
-    so whoever changes one must `keep` it after a successful save or `forget` it otherwise.
+    `take` hands copies out (they leave the cache: the taker may change them) and `keep`
+    stores copies of aggregates just saved. The objects a save records go to the
+    application's own cache, from which requests copy members while they are current; so
+    bulk work must never go on changing one of them, and works on copies instead. Taken
+    copies that are not kept (a save failed) are simply dropped.
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
         self.maxsize, self.items = maxsize, OrderedDict()
         self.lock = threading.Lock()
 
+    def take(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
+        return {i: aggregate for i in ids if (aggregate := self.items.pop(i, None)) is not None}
+
     def keep(self, aggregates: Iterable[Any]) -> None:
         for aggregate in aggregates:
-            self.items[aggregate.id] = aggregate
+            self.items[aggregate.id] = copy.deepcopy(aggregate)
             self.items.move_to_end(aggregate.id)
         while len(self.items) > self.maxsize:
             self.items.popitem(last=False)
@@ -75,12 +82,13 @@ class AggregateCache:
 
 def load_many(app: Application, ids: Iterable[UUID],
               cache: AggregateCache | None = None) -> dict[UUID, Any]:
-    """The current state of every aggregate among `ids` that exists (missing ids are absent)."""
+    """The current state of every aggregate among `ids` that exists (missing ids are absent);
+    those in `cache` are taken from it and brought up to date."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return {}
     recorder = app.recorder
-    found: dict[UUID, Any] = {i: cache.items[i] for i in ids if cache and i in cache.items}
+    found: dict[UUID, Any] = cache.take(ids) if cache is not None else {}
     missing = [i for i in ids if i not in found]
     with recorder.datastore.transaction(commit=False) as cursor:
         if app.snapshots is not None and missing:
@@ -100,6 +108,4 @@ def load_many(app: Application, ids: Iterable[UUID],
         for event in stream:
             aggregate = event.mutate(aggregate)
         found[aggregate_id] = aggregate
-    if cache is not None:
-        cache.keep(found.values())
     return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 
 from tests.integration.ledgers import ACTOR, at
@@ -66,3 +66,13 @@ def test_a_batch_reaches_members_by_identity(shop):
     results = shop.ledger.post_purchases([order("W-1", None, identity=("card", "C-9")),
                                           order("W-2", None, identity=("card", "C-404"))])
     assert [(r["status"], r.get("code")) for r in results] == [(201, None), (404, "identity_not_found")]
+
+
+def test_a_batch_changes_copies_never_the_member_other_requests_copy_from(shop):
+    member = shop.enroll()["member_id"]
+    shop.ledger.post_purchases([order("W-1", member)])
+    as_saved = shop.ledger.repository.cache.get(UUID(member))
+    version = as_saved.version
+    shop.ledger.post_purchases([order("W-2", member)])  # decided on top of W-1, then saved
+    assert as_saved.version == version
+    assert shop.ledger.member(member).version == version + 1
