@@ -19,7 +19,7 @@ from domain.errors import (IdempotencyConflict, IdentityNotFound, LedgerError, M
 from domain.guards import IdentityClaim, Purchase
 from domain.member import Member
 from domain.rules import Rules
-from tally.bulk import load_many
+from tally.bulk import collector_paused, load_many
 from tally.purchases import PurchaseUseCases
 
 CHUNK = 1000
@@ -36,8 +36,9 @@ class BatchUseCases(PurchaseUseCases):
     def post_purchases(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Posts each order (the keyword arguments of `post_purchase`); one result per order:
         {"status": 201 | 200 | 404 | 409 | 422, "points_earned"?, "code"?, "detail"?}."""
-        return [result for start in range(0, len(orders), CHUNK)
-                for result in self._post_or_post_alone(orders[start:start + CHUNK])]
+        with collector_paused():
+            return [result for start in range(0, len(orders), CHUNK)
+                    for result in self._post_or_post_alone(orders[start:start + CHUNK])]
 
     def _post_or_post_alone(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:

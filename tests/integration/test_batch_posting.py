@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+import pytest
 
 from tests.integration.ledgers import ACTOR, at
 
@@ -76,3 +78,12 @@ def test_a_batch_changes_copies_never_the_member_other_requests_copy_from(shop):
     shop.ledger.post_purchases([order("W-2", member)])  # decided on top of W-1, then saved
     assert as_saved.version == version
     assert shop.ledger.member(member).version == version + 1
+
+
+def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_one(shop):
+    member = shop.enroll()["member_id"]
+    shop.ledger.post_purchases([order("W-1", member)])
+    assert gc.isenabled()
+    with pytest.raises(KeyError):
+        shop.ledger.post_purchases([{"transaction_id": "W-2"}])
+    assert gc.isenabled()
