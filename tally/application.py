@@ -20,7 +20,7 @@ from eventsourcing import persistence
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError, Transcoder
-from psycopg.sql import Identifier
+from psycopg.sql import SQL, Identifier
 
 from domain.document import member_document
 from domain.errors import LedgerError, MemberNotFound
@@ -77,11 +77,20 @@ def _insert_events(recorder: Any, stored_events: Any, **kwargs: Any) -> Any:
         recorder._insert_events(cursor, stored_events, **kwargs)
         if not stored_events:
             return None
-        recorder._lock_table(cursor)
-        recorder._notify_channel(cursor)
+        cursor.execute(_lock_and_notify(recorder))  # one round trip for the three statements
         insert_facts(cursor, Identifier(recorder.datastore.schema, recorder.events_table_name),
                      stored_events)
         return recorder._fetch_ids_after_insert_events(cursor, stored_events, **kwargs)
+
+
+def _lock_and_notify(recorder: Any) -> bytes:
+    """The library's lock-table statements (lock timeout, EXCLUSIVE lock) and its NOTIFY."""
+    statement = getattr(recorder, "_tally_lock_and_notify", None)
+    if statement is None:
+        statement = recorder._tally_lock_and_notify = SQL("; ").join(
+            [*recorder.lock_table_statements,
+             SQL("NOTIFY {0}").format(Identifier(recorder.channel_name))]).as_bytes(None)
+    return statement
 
 
 def _once_more_on_broken(call: Callable[..., Any]) -> Callable[..., Any]:
