@@ -22,6 +22,7 @@ from rich.table import Table
 from api.models import PurchaseCreate
 from api.problems import field_problems
 from api.routers.transactions import order_of
+from tally.bulk import collector_paused
 from tally.ledger import Ledger
 
 
@@ -68,7 +69,10 @@ def run_import(ledger: Ledger, file: Path, console: Console, batch: int = 1000) 
     side = file.with_name(file.name + ".refused.ndjson")
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]} rows/s"), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress, side.open("wb") as refused:
+    # An import makes almost no cyclic garbage (91 objects over 25,000 rows, measured), and the
+    # collector would traverse the ledger's cached members again and again: it waits.
+    with Progress(*columns, console=console) as progress, side.open("wb") as refused, \
+            collector_paused():
         task = progress.add_task(f"Importing {file.name}", total=file.stat().st_size, rate="–")
         pending: list[tuple[int, Any]] = []
         for number, row, position in rows(file):
