@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 NAMESPACE = UUID("6c1f1f7e-3b7a-4d7e-9a57-2f4f3c9d1a10")
 
@@ -34,19 +34,27 @@ def keep_fields(event: Any, aggregate: Any) -> None:
 
 
 class Guard(Aggregate):
-    """An aggregate whose creation fact carries all its fields."""
+    """An aggregate whose creation fact carries all its fields.
+
+    Guards are created, and read back, thousands at a time by bulk posting; the library's
+    generic `_create` and creation `mutate` matched the fact's fields against `__init__`
+    signatures on every call, half of a guard's cost. These build the same fact and the same
+    aggregate (a test compares them with the library's) without that.
+    """
+
+    class Created(Aggregate.Created):
+        def mutate(self, aggregate: Any) -> Any:
+            guard = object.__new__(resolve_topic(self.originator_topic))
+            guard.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+            self.apply(guard)
+            return guard
 
     @classmethod
     def _create(cls, event_class: type, *, id: UUID, **fields: Any) -> Any:  # noqa: A002
-        """What the library's `_create` builds (the same fact, the same aggregate as a replay
-        of it), without matching the fact's fields to `__init__` signatures on every call:
-        that took half of a purchase guard's cost when posting purchases in bulk."""
         created = event_class(originator_topic=get_topic(cls), originator_id=id,
                               originator_version=cls.INITIAL_VERSION,
                               timestamp=event_class.create_timestamp(), **fields)
-        guard = object.__new__(cls)
-        guard.__base_init__(id, created.originator_version, created.timestamp)
-        created.apply(guard)
+        guard = created.mutate(None)
         guard.pending_events.append(created)
         return guard
 
@@ -54,7 +62,7 @@ class Guard(Aggregate):
 class Receipt(Guard):
     """The ledger's answer to one client write (redemption, adjustment, activity, merge, ...)."""
 
-    class Issued(Aggregate.Created):
+    class Issued(Guard.Created):
         kind: str
         key: str
         request_hash: str
@@ -75,7 +83,7 @@ class Receipt(Guard):
 class Purchase(Guard):
     """A recorded purchase: what it earned, for whom, and the returns made against it."""
 
-    class Recorded(Aggregate.Created):
+    class Recorded(Guard.Created):
         channel: str
         transaction_id: str
         request_hash: str
@@ -126,7 +134,7 @@ class Purchase(Guard):
 class IdentityClaim(Guard):
     """Who holds an identity (phone, card, openid, ...); at most one member at a time."""
 
-    class Claimed(Aggregate.Created):
+    class Claimed(Guard.Created):
         kind: str
         value: str
         member_id: str
@@ -157,7 +165,7 @@ class IdentityClaim(Guard):
 class ReferralCode(Guard):
     """A member's referral code, unique across the ledger."""
 
-    class Assigned(Aggregate.Created):
+    class Assigned(Guard.Created):
         code: str
         member_id: str
 
