@@ -64,6 +64,8 @@ class BatchUseCases(PurchaseUseCases):
                 results.append(refused(error))
         self.save(*changed.values())
         self.bulk_cache.keep(a for a in changed.values() if isinstance(a, Member))
+        self.bulk_cache.give_back(a for i, a in known.items() if isinstance(a, Member)
+                                  and i not in changed and not a.pending_events)
         return results
 
     def _load_for(self, chunk: list[dict[str, Any]]) -> dict[UUID, Any]:

@@ -75,11 +75,12 @@ def collector_paused() -> Iterator[None]:
 class AggregateCache:
     """Private copies of the aggregates this process's bulk work last saved.
 
-    `take` hands copies out (they leave the cache: the taker may change them) and `keep`
-    stores copies of aggregates just saved. The objects a save records go to the
-    application's own cache, from which requests copy members while they are current; so
-    bulk work must never go on changing one of them, and works on copies instead. Taken
-    copies that are not kept (a save failed) are simply dropped.
+    `take` hands copies out (they leave the cache: the taker may change them); `keep`
+    stores copies of aggregates just saved, and `give_back` those taken but left unchanged.
+    The objects a save records go to the application's own cache, from which requests copy
+    members while they are current; so bulk work must never go on changing one of them, and
+    works on copies instead. Taken copies that are not given back (a save failed) are
+    simply dropped.
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
@@ -89,9 +90,12 @@ class AggregateCache:
     def take(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
         return {i: aggregate for i in ids if (aggregate := self.items.pop(i, None)) is not None}
 
-    def keep(self, aggregates: Iterable[Any]) -> None:
-        for aggregate in aggregates:
-            self.items[aggregate.id] = copy.deepcopy(aggregate)
+    def keep(self, saved: Iterable[Any]) -> None:
+        self.give_back(copy.deepcopy(aggregate) for aggregate in saved)
+
+    def give_back(self, unchanged: Iterable[Any]) -> None:
+        for aggregate in unchanged:
+            self.items[aggregate.id] = aggregate
             self.items.move_to_end(aggregate.id)
         while len(self.items) > self.maxsize:
             self.items.popitem(last=False)
