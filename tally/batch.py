@@ -5,10 +5,17 @@ what changes is the work around it: guards, claims and members are loaded for a 
 a few queries and the chunk's new facts are saved in one transaction. If that save loses a
 race with another writer, the chunk is posted again one order at a time (each retried and
 idempotent), so the answers stay those of single posts.
+
+While a chunk is being saved the next one is judged, on copies of the members as the first
+left them; if the first is refused, the next one's judgement is thrown away and made again
+on what the store then holds.
 """
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -32,20 +39,52 @@ def refused(error: LedgerError) -> dict[str, Any]:
     return {"status": STATUS.get(error.code, 422), "code": error.code, "detail": error.detail}
 
 
+@dataclass
+class Chunk:
+    """Orders judged in memory: their answers, the aggregates read (`known`) and changed."""
+
+    orders: list[dict[str, Any]]
+    results: list[dict[str, Any]] = field(default_factory=list)
+    known: dict[UUID, Any] = field(default_factory=dict)
+    changed: dict[UUID, Any] = field(default_factory=dict)
+    saving: Future | None = None
+
+    def members(self) -> list[Member]:
+        return [a for a in self.known.values() if isinstance(a, Member)]
+
+
 class BatchUseCases(PurchaseUseCases):
     def post_purchases(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Posts each order (the keyword arguments of `post_purchase`); one result per order:
         {"status": 201 | 200 | 404 | 409 | 422, "points_earned"?, "code"?, "detail"?}."""
-        with collector_paused():
-            return [result for start in range(0, len(orders), CHUNK)
-                    for result in self._post_or_post_alone(orders[start:start + CHUNK])]
+        results: list[dict[str, Any]] = []
+        with collector_paused(), self.bulk_cache.lock, ThreadPoolExecutor(1, "bulk-save") as saver:
+            saving: Chunk | None = None
+            for start in range(0, len(orders), CHUNK):
+                chunk = self._judge(orders[start:start + CHUNK], after=saving)
+                if saving is not None:
+                    if not self._settle(saving):  # `chunk` was judged on facts the store refused
+                        chunk = self._judge(chunk.orders, after=None)
+                    results += saving.results
+                chunk.saving = saver.submit(self.save, *chunk.changed.values())
+                saving = chunk
+            if saving is not None:
+                self._settle(saving)
+                results += saving.results
+        return results
 
-    def _post_or_post_alone(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _settle(self, chunk: Chunk) -> bool:
+        """Waits for the chunk's save; False if the store refused it (another writer won a
+        race), and then its orders are posted again one at a time, with their own answers."""
         try:
-            with self.bulk_cache.lock:
-                return self._post_chunk(chunk)
+            chunk.saving.result()
         except IntegrityError:
-            return [self._post_alone(order) for order in chunk]
+            chunk.results = [self._post_alone(order) for order in chunk.orders]
+            return False
+        self.bulk_cache.keep(m for m in chunk.members() if m.id in chunk.changed)
+        self.bulk_cache.give_back(m for m in chunk.members()
+                                  if m.id not in chunk.changed and not m.pending_events)
+        return True
 
     def _post_alone(self, order: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -55,27 +94,38 @@ class BatchUseCases(PurchaseUseCases):
         return {"status": 200 if outcome.replayed else 201,
                 "points_earned": outcome.body["points_earned"]}
 
-    def _post_chunk(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        rules, known, changed, results = self.rules(), self._load_for(chunk), {}, []
-        for order in chunk:
+    def _judge(self, orders: list[dict[str, Any]], after: Chunk | None) -> Chunk:
+        """Judges the orders on what the store holds and, if given, on what the chunk `after`
+        recorded (not saved yet)."""
+        chunk, rules = Chunk(orders), self.rules()
+        chunk.known = self._load_for(orders, after)
+        for order in orders:
             try:
-                results.append(self._post_known(order, rules, known, changed))
+                chunk.results.append(self._post_known(order, rules, chunk.known, chunk.changed))
             except LedgerError as error:
-                results.append(refused(error))
-        self.save(*changed.values())
-        self.bulk_cache.keep(a for a in changed.values() if isinstance(a, Member))
-        self.bulk_cache.give_back(a for i, a in known.items() if isinstance(a, Member)
-                                  and i not in changed and not a.pending_events)
-        return results
+                chunk.results.append(refused(error))
+        return chunk
 
-    def _load_for(self, chunk: list[dict[str, Any]]) -> dict[UUID, Any]:
-        """The guards, claims and members the chunk needs, current as of now."""
-        guards = [Purchase.id_for(o["channel"], o["transaction_id"]) for o in chunk]
-        claims = [IdentityClaim.id_for(*o["identity"]) for o in chunk if o["identity"]]
-        known = load_many(self, guards + claims)
+    def _load_for(self, orders: list[dict[str, Any]], after: Chunk | None) -> dict[UUID, Any]:
+        """The guards, claims and members the orders need, current as of now: those the chunk
+        `after` read or recorded come from it (members it changed as copies: the originals
+        are being saved), the rest from the bulk cache or the store."""
+        earlier = after.known if after else {}
+        guards = [Purchase.id_for(o["channel"], o["transaction_id"]) for o in orders]
+        claims = [IdentityClaim.id_for(*o["identity"]) for o in orders if o["identity"]]
+        known = {i: earlier[i] for i in guards + claims if i in earlier}
+        known.update(load_many(self, [i for i in guards + claims if i not in known]))
         holders = [known[c].holder for c in claims if c in known and known[c].holder]
-        member_ids = [UUID(str(m)) for m in [o["member_id"] for o in chunk if o["member_id"]] + holders]
-        known.update(load_many(self, member_ids, self.bulk_cache))
+        member_ids = [UUID(str(m)) for m in [o["member_id"] for o in orders if o["member_id"]] + holders]
+        for member_id in member_ids:
+            member = earlier.get(member_id)
+            if member_id in known or not isinstance(member, Member):
+                continue
+            if member_id in after.changed:
+                known[member_id] = copy.deepcopy(earlier.pop(member_id))
+            elif not member.pending_events:  # facts of a refused order are never carried on
+                known[member_id] = earlier.pop(member_id)
+        known.update(load_many(self, [m for m in member_ids if m not in known], self.bulk_cache))
         return known
 
     def _member_in(self, order: dict[str, Any], known: dict[UUID, Any]) -> Member:

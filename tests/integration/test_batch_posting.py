@@ -8,8 +8,13 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
-from tests.integration.ledgers import ACTOR, at
+from tally.batch import CHUNK
+from tally.ledger import Ledger
+from tally.storage import eventsourcing_env
+from tally.verify import chain_mismatches
+from tests.integration.ledgers import ACTOR, Clock, Shop, at, open_ledger
 
 
 def order(transaction_id: str, member_id: str, amount: str = "10.00", **changes) -> dict:
@@ -87,3 +92,43 @@ def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_one(shop):
     with pytest.raises(KeyError):
         shop.ledger.post_purchases([{"transaction_id": "W-2"}])
     assert gc.isenabled()
+
+
+class AnotherWriterFirst(Ledger):
+    """A ledger process whose next save is preceded by another process's write (`race`)."""
+
+    name = "Ledger"  # the library would otherwise name its tables after this class
+    race, refused_saves = None, 0
+
+    def save(self, *aggregates, **kwargs):
+        race, self.race = self.race, None
+        if race is not None:
+            race()
+        try:
+            return super().save(*aggregates, **kwargs)
+        except IntegrityError:
+            self.refused_saves += 1
+            raise
+
+
+def test_a_chunk_that_loses_a_race_is_posted_alone_and_the_next_chunk_is_judged_again(
+        database_url, clean_db):
+    here = AnotherWriterFirst(eventsourcing_env(database_url, 4), clock=Clock())
+    there = Shop(open_ledger(database_url))
+    members = [Shop(here).enroll()["member_id"] for _ in range(2)]
+    orders = [order(f"W-{i}", members[i % 2]) for i in range(CHUNK + 10)]
+    here.race = lambda: there.buy({"member_id": members[0]}, "10.00", "2026-01-15", "THERE-1")
+
+    results = here.post_purchases(orders)
+
+    assert here.refused_saves == 1
+    assert Counter(r["status"] for r in results) == {201: CHUNK + 10}
+    earned = sum(r["points_earned"] for r in results) + 10
+    assert sum(here.member(m).available for m in members) == earned
+    for member in members:
+        rows = [(e.originator_id, e.originator_version, e.topic, e.state)
+                for e in here.recorder.select_events(UUID(member))]
+        assert chain_mismatches(here.mapper, UUID(member), rows) == []
+    assert here.post_purchases(orders) == [{**r, "status": 200} for r in results]
+    here.close()
+    there.ledger.close()
