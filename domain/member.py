@@ -51,10 +51,15 @@ class Member(MemberFacts, Aggregate):
         return copy
 
     def trigger_event(self, event_class: type, **fields: Any) -> None:
+        """Records the next fact, chained to the one before: the library's `trigger_event`
+        with the hash added, and without copying the fields twice more."""
+        version = self.version + 1
         fields.setdefault("timestamp", event_class.create_timestamp())
         fields["prev_hash"] = self.chain_head
-        fields["fact_hash"] = fact_hash(event_class.__name__, self.id, self.version + 1, fields)
-        super().trigger_event(event_class, **fields)
+        fields["fact_hash"] = fact_hash(event_class.__name__, self.id, version, fields)
+        fact = event_class(originator_id=self.id, originator_version=version, **fields)
+        fact.mutate(self)
+        self._pending_events.append(fact)
 
     # Balances -----------------------------------------------------------------------------
 
