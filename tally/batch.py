@@ -58,7 +58,7 @@ class BatchUseCases(PurchaseUseCases):
         """Posts each order (the keyword arguments of `post_purchase`); one result per order:
         {"status": 201 | 200 | 404 | 409 | 422, "points_earned"?, "code"?, "detail"?}."""
         results: list[dict[str, Any]] = []
-        with collector_paused(), self.bulk_cache.lock, ThreadPoolExecutor(1, "bulk-save") as saver:
+        with self.bulk_cache.lock, collector_paused(), ThreadPoolExecutor(1, "bulk-save") as saver:
             saving: Chunk | None = None
             for start in range(0, len(orders), CHUNK):
                 chunk = self._judge(orders[start:start + CHUNK], after=saving)
