@@ -49,8 +49,14 @@ class Chunk:
     changed: dict[UUID, Any] = field(default_factory=dict)
     saving: Future | None = None
 
-    def members(self) -> list[Member]:
-        return [a for a in self.known.values() if isinstance(a, Member)]
+    def saved_members(self) -> list[Member]:
+        return [a for a in self.changed.values() if isinstance(a, Member) and a.id in self.known]
+
+    def unchanged(self) -> list[Any]:
+        """The members and identity claims read but not changed (nor left with facts of a
+        refused order): worth caching as they are."""
+        return [a for a in self.known.values() if a.id not in self.changed
+                and (isinstance(a, IdentityClaim) or isinstance(a, Member) and not a.pending_events)]
 
 
 class BatchUseCases(PurchaseUseCases):
@@ -81,9 +87,8 @@ class BatchUseCases(PurchaseUseCases):
         except IntegrityError:
             chunk.results = [self._post_alone(order) for order in chunk.orders]
             return False
-        self.bulk_cache.keep(m for m in chunk.members() if m.id in chunk.changed)
-        self.bulk_cache.give_back(m for m in chunk.members()
-                                  if m.id not in chunk.changed and not m.pending_events)
+        self.bulk_cache.keep(chunk.saved_members())
+        self.bulk_cache.give_back(chunk.unchanged())
         return True
 
     def _post_alone(self, order: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +119,8 @@ class BatchUseCases(PurchaseUseCases):
         guards = [Purchase.id_for(o["channel"], o["transaction_id"]) for o in orders]
         claims = [IdentityClaim.id_for(*o["identity"]) for o in orders if o["identity"]]
         known = {i: earlier[i] for i in guards + claims if i in earlier}
-        known.update(load_many(self, [i for i in guards + claims if i not in known]))
+        known.update(load_many(self, [i for i in guards + claims if i not in known],
+                               self.bulk_cache))
         holders = [known[c].holder for c in claims if c in known and known[c].holder]
         member_ids = [UUID(str(m)) for m in [o["member_id"] for o in orders if o["member_id"]] + holders]
         for member_id in member_ids:
