@@ -7,16 +7,16 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable
 
+import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 
-from domain.member import Member
-
 
 @dataclass(frozen=True)
 class Fact:
-    """A member fact with its place in the ledger's global order."""
+    """A member fact (an event of `domain.member.Member`) with its place in the ledger's
+    global order."""
 
     position: int
     event: Any
@@ -31,6 +31,11 @@ def writing_lock(name: str) -> int:
     return zlib.crc32(f"tally-projection-write:{name}".encode())
 
 
+# Waits for the read model's other writers. A read model commits without waiting for its WAL
+# flush: after a crash its rows and its position are lost together, and replayed.
+_TAKE_TURN = "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)"
+
+
 class ReadModelView(PostgresTrackingRecorder):
     """A read table's tracking position, written in the same transaction as its rows."""
 
@@ -42,7 +47,7 @@ class ReadModelView(PostgresTrackingRecorder):
         `after`: a batch is applied once even if two workers (or a rebuild) overlap.
         """
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (writing_lock(projection.name),))
+            cursor.execute(_TAKE_TURN, (writing_lock(projection.name),))
             held = self._max_tracking_id(tracking.application_name, cursor) or 0
             if held != after:
                 raise StalePosition(f"{projection.name} is at {held}, not {after}")
@@ -67,9 +72,21 @@ class ReadModel(ABC):
         """Applies the facts (in order) to the table's rows through `cursor`."""
 
 
-def member_facts(facts: Iterable[Fact]) -> list[Fact]:
-    return [fact for fact in facts if isinstance(fact.event, Member.Event)]
-
-
 def member_ids(facts: Iterable[Fact]) -> list[Any]:
     return list(dict.fromkeys(fact.event.originator_id for fact in facts))
+
+
+def upsert_rows(table: str, columns: Iterable[str], key: tuple[str, ...]) -> str:
+    """A statement writing a whole batch of rows (`as_json`) in one go; rows whose key exists
+    are updated. A batch must name each key once."""
+    columns = tuple(columns)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column not in key)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+            f"FROM json_populate_recordset(NULL::{table}, %s::json) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+
+
+def as_json(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows (dicts keyed by column) as one JSON array, a batch parameter of one statement:
+    one round trip, parsed by the server, with none of psycopg's per-value adapting."""
+    return orjson.dumps(list(rows)).decode()

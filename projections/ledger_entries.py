@@ -10,14 +10,15 @@ import orjson
 from psycopg import Cursor
 
 from domain.statement import movement
-from projections.base import Fact, ReadModel, member_facts, member_ids
+from projections.base import Fact, ReadModel, member_ids
 
 COLUMNS = ("position", "entry_id", "member_id", "version", "kind", "points", "available_after",
            "pending_after", "debt_after", "forgiven", "occurred_at", "recorded_at",
            "reference_type", "reference_id", "actor", "program_version")
-_LAST_BALANCES = ("SELECT DISTINCT ON (member_id) member_id, available_after, pending_after, "
-                  "debt_after FROM ledger_entries WHERE member_id = ANY(%s) "
-                  "ORDER BY member_id, position DESC")
+_LAST_BALANCES = ("SELECT k.member_id, e.available_after, e.pending_after, e.debt_after "
+                  "FROM unnest(%b::uuid[]) AS k(member_id) CROSS JOIN LATERAL ("
+                  "SELECT available_after, pending_after, debt_after FROM ledger_entries "
+                  "WHERE member_id = k.member_id ORDER BY position DESC LIMIT 1) AS e")
 _ADD_TOTALS = ("INSERT INTO ledger_totals (kind, points, forgiven, entries) VALUES (%s, %s, %s, %s) "
                "ON CONFLICT (kind) DO UPDATE SET points = ledger_totals.points + EXCLUDED.points, "
                "forgiven = ledger_totals.forgiven + EXCLUDED.forgiven, "
@@ -29,7 +30,6 @@ class LedgerEntriesReadModel(ReadModel):
     tables = ("ledger_entries", "ledger_totals")
 
     def fold(self, cursor: Cursor, facts: list[Fact]) -> None:
-        facts = member_facts(facts)
         balances: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
         for row in cursor.execute(_LAST_BALANCES, (member_ids(facts),)):
             balances[row["member_id"]] = [row["available_after"], row["pending_after"], row["debt_after"]]

@@ -15,16 +15,18 @@ from psycopg import Cursor
 
 from domain.lots import Lot
 from domain.member import Member
-from projections.base import Fact, ReadModel, member_facts
+from projections.base import Fact, ReadModel, as_json, upsert_rows
 
 Key = tuple[UUID, str]
-_LOAD = ("SELECT l.* FROM lots l JOIN unnest(%s::uuid[], %s::text[]) AS k(member_id, lot_id) "
-         "ON l.member_id = k.member_id AND l.lot_id = k.lot_id")
-_UPSERT = ("INSERT INTO lots (member_id, lot_id, source, remaining, available_at, expires_at, pending) "
-           "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (member_id, lot_id) DO UPDATE SET "
-           "remaining = EXCLUDED.remaining, pending = EXCLUDED.pending, source = EXCLUDED.source, "
-           "available_at = EXCLUDED.available_at, expires_at = EXCLUDED.expires_at")
-_DELETE = "DELETE FROM lots WHERE member_id = %s AND lot_id = %s"
+COLUMNS = ("member_id", "lot_id", "source", "remaining", "available_at", "expires_at", "pending")
+_KEYS = "json_populate_recordset(NULL::lots, %s::json) AS k"
+_LOAD = f"SELECT l.* FROM lots l JOIN {_KEYS} USING (member_id, lot_id)"
+_UPSERT = upsert_rows("lots", COLUMNS, key=("member_id", "lot_id"))
+_DELETE = f"DELETE FROM lots l USING {_KEYS} WHERE l.member_id = k.member_id AND l.lot_id = k.lot_id"
+
+
+def _as_keys(keys: list[Key]) -> str:
+    return as_json({"member_id": member_id, "lot_id": lot_id} for member_id, lot_id in keys)
 
 
 class LotBook:
@@ -52,21 +54,25 @@ class LotsReadModel(ReadModel):
     tables = ("lots",)
 
     def fold(self, cursor: Cursor, facts: list[Fact]) -> None:
-        facts = member_facts(facts)
         keys = list(dict.fromkeys(key for fact in facts for key in self.names(fact.event)))
         loaded = {(row["member_id"], row["lot_id"]): Lot(
             row["lot_id"], row["source"], row["remaining"], row["available_at"],
             row["available_at"], row["expires_at"], row["pending"])
-            for row in cursor.execute(_LOAD, ([k[0] for k in keys], [k[1] for k in keys]))}
+            for row in cursor.execute(_LOAD, (_as_keys(keys),))} if keys else {}
         book = LotBook(loaded)
+        apply = self.apply  # bound once: a singledispatchmethod binds anew at each access
         for fact in facts:
-            self.apply(fact.event, book)
-        for member_id in book.cleared:
-            cursor.execute("DELETE FROM lots WHERE member_id = %s", (member_id,))
-        upserts = [(k[0], k[1], lot.source, lot.remaining, lot.available_at, lot.expires_at,
-                    lot.pending) for k, lot in book.lots.items() if lot is not None]
-        cursor.executemany(_UPSERT, upserts)
-        cursor.executemany(_DELETE, [key for key, lot in book.lots.items() if lot is None])
+            apply(fact.event, book)
+        if book.cleared:
+            cursor.execute("DELETE FROM lots WHERE member_id = ANY(%b::uuid[])", (book.cleared,))
+        upserts = [dict(member_id=k[0], lot_id=k[1], source=lot.source, remaining=lot.remaining,
+                        available_at=lot.available_at, expires_at=lot.expires_at,
+                        pending=lot.pending) for k, lot in book.lots.items() if lot is not None]
+        gone = [key for key, lot in book.lots.items() if lot is None]
+        if upserts:
+            cursor.execute(_UPSERT, (as_json(upserts),))
+        if gone:
+            cursor.execute(_DELETE, (_as_keys(gone),))
 
     @staticmethod
     def names(event: Any) -> Iterator[Key]:

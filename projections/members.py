@@ -10,14 +10,12 @@ from psycopg.rows import dict_row
 
 from domain.member import Member
 from domain.statement import movement
-from projections.base import Fact, ReadModel, member_facts, member_ids
+from projections.base import Fact, ReadModel, as_json, member_ids, upsert_rows
 
 COLUMNS = ("member_id", "status", "merged_into", "enrolled_at", "referral_code", "available",
            "pending", "debt", "lifetime_earned", "redeemed", "expired", "tier", "tier_since",
            "tier_expires_at", "version", "chain_head", "updated_at")
-_UPSERT = (f"INSERT INTO members ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-           "ON CONFLICT (member_id) DO UPDATE SET "
-           + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:]))
+_UPSERT = upsert_rows("members", COLUMNS, key=("member_id",))
 _EARNING_KINDS = ("earn", "referral", "activity")
 
 
@@ -26,14 +24,15 @@ class MembersReadModel(ReadModel):
     tables = ("members",)
 
     def fold(self, cursor: Cursor, facts: list[Fact]) -> None:
-        facts = member_facts(facts)
         with cursor.connection.cursor(row_factory=dict_row) as reader:
             rows = {row["member_id"]: row for row in reader.execute(
-                "SELECT * FROM members WHERE member_id = ANY(%s)", (member_ids(facts),))}
+                "SELECT * FROM members WHERE member_id = ANY(%b::uuid[])", (member_ids(facts),))}
+        apply = self.apply  # bound once: a singledispatchmethod binds anew at each access
         for fact in facts:
-            self.apply(fact.event, rows)
+            apply(fact.event, rows)
             self._follow(fact.event, rows[fact.event.originator_id])
-        cursor.executemany(_UPSERT, [tuple(row[c] for c in COLUMNS) for row in rows.values()])
+        if rows:
+            cursor.execute(_UPSERT, (as_json(rows.values()),))
 
     @staticmethod
     def _follow(event: Any, row: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
 """Keeps read models up to date: one worker per read model, batches of facts per transaction.
 
-A worker reads the ledger's notifications after its tracking position, folds up to `batch`
-of them into its table and moves its position in the same transaction. A session-level
-advisory lock per read model keeps one worker per read model across processes.
+A worker takes the next batch of facts after its tracking position from the feed it shares
+with the other read models of the process, folds it into its tables and moves its position in
+the same transaction. A session-level advisory lock per read model keeps one worker per read
+model across processes; the writing lock and position check of every batch keep each fact
+applied once even when two writers overlap (a lost lock, a rebuild beside a server).
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
-from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import psycopg
 from eventsourcing.persistence import Tracking
 
-from projections.base import Fact, ReadModel, StalePosition, writing_lock
+from projections.base import ReadModel, StalePosition, writing_lock
+from projections.feed import Feed
 from projections.identities import IdentitiesReadModel
 from projections.ledger_entries import LedgerEntriesReadModel
 from projections.lots import LotsReadModel
@@ -29,33 +32,13 @@ READ_MODELS: tuple[type[ReadModel], ...] = (MembersReadModel, IdentitiesReadMode
 UPSTREAM = "Ledger"
 
 
-class DecodedFacts:
-    """Facts decoded once for all the read models of a process (the most recent ones kept)."""
-
-    def __init__(self, mapper: Any, size: int = 20_000) -> None:
-        self.mapper, self.size = mapper, size
-        self.facts: OrderedDict[int, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def of(self, notification: Any) -> Any:
-        with self.lock:
-            fact = self.facts.get(notification.id)
-        if fact is None:
-            fact = self.mapper.to_domain_event(notification)
-            with self.lock:
-                self.facts[notification.id] = fact
-                while len(self.facts) > self.size:
-                    self.facts.popitem(last=False)
-        return fact
-
-
 class Worker:
     """Projects the ledger into one read model, a batch per transaction."""
 
     def __init__(self, ledger: Any, read_model: ReadModel, url: str, batch: int = 500,
-                 decoded: DecodedFacts | None = None) -> None:
-        self.ledger, self.read_model, self.url, self.batch = ledger, read_model, url, batch
-        self.decoded = decoded or DecodedFacts(ledger.mapper)
+                 feed: Feed | None = None) -> None:
+        self.read_model, self.url = read_model, url
+        self.feed = feed or Feed(ledger, batch)
         self.view = read_model.view(ledger.recorder.datastore)
         self.position = self.view.max_tracking_id(UPSTREAM) or 0
         self.batches = 0
@@ -65,24 +48,23 @@ class Worker:
         self.position = self.view.max_tracking_id(UPSTREAM) or 0
 
     def step(self) -> int:
-        """Projects the next batch; returns how many notifications it covered (0: none new)."""
-        try:
-            return self._project_next()
-        except StalePosition as stale:  # another writer moved on: carry on from where it is
-            log.info("projection %s resumes from its stored position: %s", self.read_model.name, stale)
-            self.resume()
-            return self._project_next()
+        """Projects the next batch; returns how far the position moved (0: nothing new)."""
+        while True:
+            try:
+                return self._project_next()
+            except StalePosition as stale:  # another writer moved on: carry on from there
+                log.info("projection %s resumes from its stored position: %s",
+                         self.read_model.name, stale)
+                self.resume()
 
     def _project_next(self) -> int:
-        notifications = self.ledger.recorder.select_notifications(self.position + 1, self.batch)
-        if not notifications:
+        batch = self.feed.after(self.position)
+        if batch is None:
             return 0
-        facts = [Fact(n.id, self.decoded.of(n)) for n in notifications
-                 if n.topic.startswith("domain.member:Member.")]
-        last = notifications[-1].id
-        self.view.write(self.read_model, facts, Tracking(UPSTREAM, last), after=self.position)
-        self.position, self.batches = last, self.batches + 1
-        return len(notifications)
+        self.view.write(self.read_model, batch.facts, Tracking(UPSTREAM, batch.last),
+                        after=self.position)
+        covered, self.position, self.batches = batch.last - self.position, batch.last, self.batches + 1
+        return covered
 
     def run(self, stopping: threading.Event, idle: float = 0.05) -> None:
         """Steps until `stopping`, as the only worker of its read model; survives outages."""
@@ -114,9 +96,9 @@ def sole_worker(url: str, name: str, stopping: threading.Event) -> Iterator[None
 
 
 def workers_for(ledger: Any, url: str, batch: int = 500) -> list[Worker]:
-    """A worker per read model, sharing decoded facts."""
-    decoded = DecodedFacts(ledger.mapper)
-    return [Worker(ledger, read_model(), url, batch, decoded) for read_model in READ_MODELS]
+    """A worker per read model, sharing one feed of facts."""
+    feed = Feed(ledger, batch)
+    return [Worker(ledger, read_model(), url, batch, feed) for read_model in READ_MODELS]
 
 
 def reset(url: str, workers: list[Worker]) -> None:
@@ -137,10 +119,16 @@ def reset(url: str, workers: list[Worker]) -> None:
 
 
 def catch_up(workers: list[Worker], progress: Callable[[int], None] = lambda done: None) -> None:
-    """Steps every worker until none has anything new (for rebuilds and tests)."""
-    while True:
-        moved = sum(worker.step() for worker in workers)
-        progress(min(worker.position for worker in workers))
-        if not moved:
-            return
+    """Steps every worker, each in a thread of its own, until it has nothing new (for rebuilds
+    and tests); `progress` hears the slowest position now and then."""
+    def run(worker: Worker) -> None:
+        while worker.step():
+            pass
 
+    with ThreadPoolExecutor(len(workers), thread_name_prefix="catch-up") as pool:
+        running = [pool.submit(run, worker) for worker in workers]
+        while wait(running, timeout=0.2).not_done:
+            progress(min(worker.position for worker in workers))
+    for done in running:
+        done.result()
+    progress(min(worker.position for worker in workers))

@@ -1,0 +1,82 @@
+"""The ledger's member facts in batches, read and decoded once for all the read models of a
+process.
+
+A batch after position p covers the notification ids (p, boundary], boundary the next multiple
+of the batch size (or the newest id, if lower), so read models at different positions fall into
+step after one batch and then ask for the same batches. Notification ids become visible in
+order (the event store inserts under a table lock): every id up to the newest one seen is
+there to be read, so a batch ends at its boundary (whatever topic that id has) and only the
+member facts in it are fetched. A batch that reaches its boundary is kept for the other read
+models; one still filling up is read again by each.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from domain.member import Member
+from projections.base import Fact
+
+MEMBER_TOPICS = sorted(get_topic(kind) for kind in vars(Member).values()
+                       if isinstance(kind, type) and issubclass(kind, Member.Event))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The member facts after a position, up to `last` (the notification id they reach, of
+    whatever topic)."""
+
+    facts: list[Fact]
+    last: int
+
+
+class Feed:
+    def __init__(self, ledger: Any, size: int = 500, kept: int = 64) -> None:
+        self.ledger, self.size, self.kept = ledger, size, kept
+        self.batches: OrderedDict[int, Future] = OrderedDict()  # by the position they follow
+        self.lock = threading.Lock()
+
+    def after(self, position: int) -> Batch | None:
+        """The next batch after `position`, or None when nothing new has been stored."""
+        with self.lock:
+            loading = self.batches.get(position)
+            mine = loading is None
+            if mine:
+                loading = self.batches[position] = Future()
+                while len(self.batches) > self.kept:
+                    self.batches.popitem(last=False)
+        if not mine:
+            return loading.result()
+        try:
+            batch = self._read(position)
+        except BaseException as failure:
+            self._forget(position)
+            loading.set_exception(failure)
+            raise
+        if batch is None or batch.last != self._boundary(position):
+            self._forget(position)
+        loading.set_result(batch)
+        return batch
+
+    def _read(self, position: int) -> Batch | None:
+        newest = self.ledger.recorder.max_notification_id() or 0
+        if newest <= position:
+            return None
+        last = min(self._boundary(position), newest)
+        notifications = self.ledger.recorder.select_notifications(
+            position + 1, self.size, stop=last, topics=MEMBER_TOPICS)
+        return Batch([Fact(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications],
+                     last)
+
+    def _boundary(self, position: int) -> int:
+        return (position // self.size + 1) * self.size
+
+    def _forget(self, position: int) -> None:
+        with self.lock:
+            self.batches.pop(position, None)
