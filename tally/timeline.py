@@ -1,5 +1,8 @@
 """A member's timeline (contract §6): a replay of its own facts from the event store, each
 with its sentence, its signed change of the net balance and the running balance after it.
+A page deep in a long history starts from the balance the ledger entries read model holds
+at its first version, where the read model has reached it, so it costs what its own facts
+cost however deep it is.
 """
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import ProgrammingError
+from psycopg.errors import UndefinedTable
+from psycopg.sql import SQL, Identifier
 
 from domain.errors import InvalidInput, MemberNotFound
 from domain.member import Member
@@ -124,11 +130,27 @@ def member_timeline(ledger: Any, member_id: UUID | str, as_of: datetime | None =
             "next_after_version": events[-1]["version"] if more else None}
 
 
+# The balance after a member's fact, from the last ledger entry at or before it, if the ledger
+# entries read model has reached the fact (no row: it has not, and the store must answer).
+_PROJECTED = (
+    "SELECT e.available_after, e.pending_after, e.debt_after FROM {events} f "
+    "LEFT JOIN LATERAL (SELECT available_after, pending_after, debt_after FROM ledger_entries "
+    "WHERE member_id = f.originator_id AND position <= f.notification_id "
+    "ORDER BY position DESC LIMIT 1) e ON true "
+    "WHERE f.originator_id = %s AND f.originator_version = %s AND f.notification_id <= "
+    "(SELECT max(notification_id) FROM ledger_entries_tracking WHERE application_name = 'Ledger')")
+
+
 def opening_balance(ledger: Any, member_id: UUID, version: int) -> RunningBalance:
-    """The member's balance right after `version`: from its nearest snapshot (before it:
-    adding the facts between; after it: taking them away), or from enrolment."""
+    """The member's balance right after `version`: from the ledger entries read model if it
+    has reached that fact (one indexed read; it folds the same movements), else from the
+    nearest snapshot (before it: adding the facts between; after it: taking them away), or
+    from enrolment."""
     if version <= 0:
         return RunningBalance()
+    projected = projected_balance(ledger, member_id, version)
+    if projected is not None:
+        return projected
     anchor, balance = 0, RunningBalance()
     if ledger.snapshots is not None:
         nearest = [*ledger.snapshots.recorder.select_events(member_id, lte=version, desc=True,
@@ -147,6 +169,25 @@ def opening_balance(ledger: Any, member_id: UUID, version: int) -> RunningBalanc
         for fact in ledger.events.get(member_id, gt=version, lte=anchor):
             balance.before(fact)
     return balance
+
+
+def projected_balance(ledger: Any, member_id: UUID, version: int) -> RunningBalance | None:
+    """The balance after `version` as the ledger entries read model holds it, or None if the
+    read model has not reached that fact (or is not there: a ledger without read models)."""
+    recorder = ledger.recorder
+    events = Identifier(recorder.datastore.schema, recorder.events_table_name)
+    try:
+        with recorder.datastore.transaction(commit=False) as cursor:
+            row = cursor.execute(SQL(_PROJECTED).format(events=events),
+                                 (member_id, version)).fetchone()
+    except ProgrammingError as error:
+        if isinstance(error.__cause__, UndefinedTable):
+            return None
+        raise
+    if row is None:
+        return None
+    return RunningBalance(row["available_after"] or 0, row["pending_after"] or 0,
+                          row["debt_after"] or 0)
 
 
 def _member_uuid(member_id: UUID | str) -> UUID:

@@ -8,7 +8,8 @@ from uuid import UUID
 import pytest
 
 from domain.errors import InvalidInput, MemberNotFound
-from tally.timeline import member_timeline
+from projections.runner import catch_up, workers_for
+from tally.timeline import member_timeline, projected_balance
 from tests.integration.ledgers import ACTOR, Shop
 
 
@@ -108,15 +109,43 @@ def test_a_page_of_more_than_1000_facts_is_refused(shop):
         member_timeline(shop.ledger, member["member_id"], limit=1001)
 
 
-def test_a_page_deep_in_a_long_history_starts_from_the_balance_at_its_version(shop):
-    member = shop.enroll()
-    for day in range(1, 251):  # past two snapshots (every 100 facts)
+def a_long_history(shop: Shop, member: dict, days: range) -> None:
+    for day in days:
         shop.buy(member, "3.00", f"2026-01-{day % 28 + 1:02d}")
         if day % 50 == 0:
             shop.redeem(member, 20, "2026-02-01")
-    for after in (0, 99, 100, 101, 180, 255):
+
+
+def assert_pages_start_from_the_stored_balance(shop: Shop, member: dict, versions) -> dict:
+    for after in versions:
         page = member_timeline(shop.ledger, member["member_id"], after_version=after, limit=1)
         at = shop.ledger.repository.get(UUID(member["member_id"]), version=after + 1)
         assert page["events"][0]["balance"] == {"available": at.available, "pending": at.pending,
                                                 "debt": at.debt}
+    return page
+
+
+def test_a_page_deep_in_a_long_history_starts_from_the_balance_at_its_version(shop):
+    member = shop.enroll()
+    a_long_history(shop, member, range(1, 251))  # past two snapshots (every 100 facts)
+    page = assert_pages_start_from_the_stored_balance(shop, member, (0, 99, 100, 101, 180, 255))
     assert page["events"][0]["balance"]["available"] == 250 * 3 - 5 * 20
+
+
+def test_a_deep_page_starts_from_the_ledger_entries_where_they_reach_and_the_store_beyond(
+        shop, clean_db):
+    member = shop.enroll()
+    shop.check_in(member, "2026-01-01")  # a fact the ledger entries hold, then none for a while
+    shop.ledger.link_identity(UUID(member["member_id"]), "phone", "+8613800000001", ACTOR)
+    a_long_history(shop, member, range(1, 121))
+    catch_up(workers_for(shop.ledger, clean_db))
+    a_long_history(shop, member, range(121, 161))  # not projected yet
+    member_id, version = UUID(member["member_id"]), shop.ledger.member(member["member_id"]).version
+    assert version == 166
+    assert projected_balance(shop.ledger, member_id, 3).as_dict() == {  # as at version 2
+        "available": 5, "pending": 0, "debt": 0}
+    assert projected_balance(shop.ledger, member_id, 125).available == 5 + 120 * 3 - 2 * 20
+    assert projected_balance(shop.ledger, member_id, 126) is None
+    page = assert_pages_start_from_the_stored_balance(shop, member, (2, 3, 60, 125, 126, 150,
+                                                                     version - 1))
+    assert page["events"][0]["balance"]["available"] == 5 + 160 * 3 - 3 * 20
