@@ -68,17 +68,37 @@ def _untag(value: Any) -> Any:
         return value
     if type(value) is not dict:
         return value
-    size = len(value)
-    if size == 1:
+    if len(value) <= 2:
+        tagged = _tagged(value)
+        if tagged is not value:
+            return tagged
+    for key, item in value.items():
+        kind = type(item)
+        if kind is dict:
+            # a moment or a decimal (most nested values) is restored here, without a call
+            if len(item) == 1 and "__t" in item:
+                value[key] = _moment_of(item["__t"])
+            elif len(item) == 1 and "__d" in item:
+                value[key] = Decimal(item["__d"])
+            else:
+                value[key] = _untag(item)
+        elif kind is list:
+            value[key] = _untag(item)
+    return value
+
+
+_moment_of = datetime.fromisoformat
+
+
+def _tagged(value: dict) -> Any:
+    """The value a tagged dict stands for, or the dict itself if it is not a tag."""
+    if len(value) == 1:
         if "__d" in value:
             return Decimal(value["__d"])
         if "__t" in value:
-            return datetime.fromisoformat(value["__t"])
-    elif size == 2 and "__v" in value:
+            return _moment_of(value["__t"])
+    elif "__v" in value and "f" in value:
         return resolve_topic(value["__v"])(**_untag(value["f"]))
-    for key, item in value.items():
-        if type(item) is dict or type(item) is list:
-            value[key] = _untag(item)
     return value
 
 
