@@ -12,14 +12,17 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 
+from domain.statement import Movement
+
 
 @dataclass(frozen=True)
 class Fact:
     """A member fact (an event of `domain.member.Member`) with its place in the ledger's
-    global order."""
+    global order and the points it moves (None: none), worked out once for every read model."""
 
     position: int
     event: Any
+    moved: Movement | None
 
 
 class StalePosition(Exception):

@@ -16,11 +16,16 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composed, Identifier
 
 from domain.member import Member
+from domain.statement import movement
 from projections.base import Fact
 
 MEMBER_TOPICS = sorted(get_topic(kind) for kind in vars(Member).values()
@@ -65,14 +70,30 @@ class Feed:
         return batch
 
     def _read(self, position: int) -> Batch | None:
-        newest = self.ledger.recorder.max_notification_id() or 0
+        recorder = self.ledger.recorder
+        newest = recorder.max_notification_id() or 0
         if newest <= position:
             return None
         last = min(self._boundary(position), newest)
-        notifications = self.ledger.recorder.select_notifications(
-            position + 1, self.size, stop=last, topics=MEMBER_TOPICS)
-        return Batch([Fact(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications],
-                     last)
+        with recorder.datastore.transaction(commit=False) as cursor:
+            # binary, as tuples: half the cost of the library's select_notifications per row
+            cursor.row_factory = tuple_row
+            cursor.execute(self._select, (position, last, MEMBER_TOPICS), binary=True,
+                           prepare=True)
+            rows = cursor.fetchall()
+        decode, facts = self.ledger.mapper.to_domain_event, []
+        for notification_id, originator_id, version, topic, state in rows:
+            event = decode(StoredEvent(originator_id, version, topic, state))
+            facts.append(Fact(notification_id, event, movement(event)))
+        return Batch(facts, last)
+
+    @cached_property
+    def _select(self) -> Composed:
+        recorder = self.ledger.recorder
+        return SQL("SELECT notification_id, originator_id, originator_version, topic, state "
+                   "FROM {events} WHERE notification_id > %s AND notification_id <= %s "
+                   "AND topic = ANY(%s) ORDER BY notification_id").format(
+            events=Identifier(recorder.datastore.schema, recorder.events_table_name))
 
     def _boundary(self, position: int) -> int:
         return (position // self.size + 1) * self.size

@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 from psycopg import Cursor
 
-from domain.statement import movement
 from projections.base import Fact, ReadModel, member_ids
 
 COLUMNS = ("position", "entry_id", "member_id", "version", "kind", "points", "available_after",
@@ -47,7 +46,7 @@ class LedgerEntriesReadModel(ReadModel):
 
     @staticmethod
     def _entry(fact: Fact, balance: list[int]) -> tuple | None:
-        event, moved = fact.event, movement(fact.event)
+        event, moved = fact.event, fact.moved
         if moved is None:
             return None
         balance[0] += moved.available

@@ -9,7 +9,7 @@ from psycopg import Cursor
 from psycopg.rows import dict_row
 
 from domain.member import Member
-from domain.statement import movement
+from domain.statement import Movement
 from projections.base import Fact, ReadModel, as_json, member_ids, upsert_rows
 
 COLUMNS = ("member_id", "status", "merged_into", "enrolled_at", "referral_code", "available",
@@ -30,14 +30,13 @@ class MembersReadModel(ReadModel):
         apply = self.apply  # bound once: a singledispatchmethod binds anew at each access
         for fact in facts:
             apply(fact.event, rows)
-            self._follow(fact.event, rows[fact.event.originator_id])
+            self._follow(fact.event, fact.moved, rows[fact.event.originator_id])
         if rows:
             cursor.execute(_UPSERT, (as_json(rows.values()),))
 
     @staticmethod
-    def _follow(event: Any, row: dict[str, Any]) -> None:
+    def _follow(event: Any, moved: Movement | None, row: dict[str, Any]) -> None:
         """What every fact changes: balances by its movement, counters, version, chain head."""
-        moved = movement(event)
         if moved is not None:
             row["available"] += moved.available
             row["pending"] += moved.pending

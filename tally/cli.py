@@ -62,7 +62,7 @@ def _boot(api, settings: Settings, projections: bool = True) -> None:
     while True:
         try:
             attach(api, start(settings, read_side=projections))
-            _settle_garbage_collector()
+            settle_garbage_collector()
             log.info("the ledger is open; answering requests")
             return
         except Exception as failure:  # the database may not be up yet: keep trying
@@ -71,7 +71,7 @@ def _boot(api, settings: Settings, projections: bool = True) -> None:
             delay = min(delay * 2, 30)
 
 
-def _settle_garbage_collector() -> None:
+def settle_garbage_collector() -> None:
     """Keeps collector pauses out of request latency: what start-up built (modules, routes,
     schemas) is never scanned again, and young objects are collected in larger, rarer
     batches. A full collection with the default thresholds paused requests for 60-100 ms."""

@@ -1,4 +1,4 @@
-"""`tally replay MEMBER` and `tally verify` on the test database."""
+"""`tally replay MEMBER`, `tally verify` and `tally rebuild` on the test database."""
 
 from __future__ import annotations
 
@@ -58,3 +58,18 @@ def test_verify_exits_1_naming_the_member_and_version_of_a_deleted_fact(shop, cl
     result = run("verify")
     assert result.exit_code == 1
     assert f"gap {member['member_id']} v2" in result.output
+
+
+def test_rebuild_projects_every_read_model_again_from_the_first_fact(shop, clean_db):
+    import tally.cli_projections  # noqa: F401  (registers rebuild on the app)
+
+    member = a_member(shop)
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        result = run("rebuild")
+        row = conn.execute("SELECT available, lifetime_earned, redeemed FROM members "
+                           "WHERE member_id = %s", (member["member_id"],)).fetchone()
+        entries = conn.execute("SELECT kind, points FROM ledger_entries ORDER BY position").fetchall()
+    assert result.exit_code == 0, result.output
+    assert "Rebuilt 4 read models" in result.output
+    assert row == (70, 120, 50)
+    assert entries == [("earn", 120), ("redeem", -50)]
