@@ -66,15 +66,18 @@ class Worker:
         covered, self.position, self.batches = batch.last - self.position, batch.last, self.batches + 1
         return covered
 
-    def run(self, stopping: threading.Event, idle: float = 0.05) -> None:
-        """Steps until `stopping`, as the only worker of its read model; survives outages."""
+    def run(self, stopping: threading.Event, idle: float = 0.2) -> None:
+        """Steps until `stopping`, as the only worker of its read model (at most one step
+        per `idle` seconds unless a full batch is waiting); survives outages."""
         delay = 0.5
         while not stopping.is_set():
             try:
                 with sole_worker(self.url, self.read_model.name, stopping):
                     self.resume()
                     while not stopping.is_set():
-                        if not self.step():
+                        # short of a full batch behind: wait for more facts to gather, so that
+                        # a busy ledger is projected in batches, not a transaction per write
+                        if self.step() < self.feed.size:
                             stopping.wait(idle)
                         delay = 0.5
             except Exception as failure:  # the database went away (or a bug): log, back off
