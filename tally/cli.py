@@ -38,7 +38,9 @@ def ensure_commands() -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000,
           projections: bool = typer.Option(True, help="Keep the read models up to date in this "
                                            "process; with --no-projections run `tally project` "
-                                           "beside it.")) -> None:
+                                           "beside it."),
+          access_log: bool = typer.Option(True, help="A log line per request (the /metrics "
+                                          "counters keep counting without it).")) -> None:
     """The HTTP API, with projections kept up to date in this process (or by `tally project`)."""
     import uvicorn
 
@@ -47,7 +49,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     settings = Settings()  # a bad TALLY_API_KEYS stops here, before anything listens
     api = create_app()  # /healthz answers 503 until _boot has migrated the database
     threading.Thread(target=_boot, args=(api, settings, projections), name="tally-boot", daemon=True).start()
-    uvicorn.run(api, host=host, port=port, log_level="info")
+    uvicorn.run(api, host=host, port=port, log_level="info", access_log=access_log)
     if api.state.runtime is not None:
         api.state.runtime.close()
 
