@@ -34,19 +34,30 @@ def test_the_api_answers_503_until_a_started_ledger_is_attached(runtime):
 
 
 @pytest.fixture
-def tally_serve(empty_database_url, tmp_path):
-    """`tally serve` on a free port over a database with no tables at all (its log in
-    tmp_path/serve.log)."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": empty_database_url, "PYTHONPATH": str(ROOT),
-           "TALLY_API_KEYS": ",".join(f"{role}:{key}" for role, key in KEYS.items())}
-    with (tmp_path / "serve.log").open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-c", "from tally.cli import main; main()", "serve", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        yield f"http://127.0.0.1:{port}"
+def serving(empty_database_url, tmp_path):
+    """Starts `tally serve [options]` on a free port over a database with no tables at all
+    (its output in tmp_path/serve.log); returns its base URL."""
+    servers = []
+
+    def start(*options: str) -> str:
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": empty_database_url, "PYTHONPATH": str(ROOT),
+               "TALLY_API_KEYS": ",".join(f"{role}:{key}" for role, key in KEYS.items())}
+        with (tmp_path / "serve.log").open("w") as log:
+            servers.append(subprocess.Popen(
+                [sys.executable, "-c", "from tally.cli import main; main()", "serve", "--port",
+                 str(port), *options], cwd=ROOT, env=env, stdout=log, stderr=log))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server in servers:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def tally_serve(serving):
+    return serving()
 
 
 def health_until_ready(base_url: str) -> list[int]:
@@ -66,6 +77,16 @@ def test_tally_serve_migrates_an_empty_database_then_answers(tally_serve):
     assert seen[-1] == 200 and set(seen[:-1]) <= {503}
     answer = httpx.post(f"{tally_serve}/v1/members", json={}, headers=auth("pos"))
     assert (answer.status_code, answer.json()["balance"]["available"]) == (201, 0)
+
+
+@pytest.mark.parametrize("options, logged", [((), True), (("--no-access-log",), False)])
+def test_tally_serve_logs_a_line_per_request_unless_told_not_to(serving, tmp_path, options, logged):
+    base_url = serving(*options)
+    health_until_ready(base_url)
+    assert httpx.post(f"{base_url}/v1/members", json={}, headers=auth("pos")).status_code == 201
+    assert httpx.get(f"{base_url}/healthz").status_code == 200  # logged after the POST, if at all
+    log = (tmp_path / "serve.log").read_text()
+    assert ('"POST /v1/members HTTP/1.1" 201' in log) is logged
 
 
 def test_every_reference_in_the_openapi_document_resolves(client):
