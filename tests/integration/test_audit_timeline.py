@@ -9,7 +9,8 @@ import pytest
 
 from domain.errors import InvalidInput, MemberNotFound
 from projections.runner import catch_up, workers_for
-from tally.timeline import member_timeline, projected_balance
+from tally.history import projected_balance
+from tally.timeline import member_timeline
 from tests.integration.ledgers import ACTOR, Shop
 
 
