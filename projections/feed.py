@@ -75,9 +75,8 @@ class Feed:
         if newest <= position:
             return None
         last = min(self._boundary(position), newest)
-        with recorder.datastore.transaction(commit=False) as cursor:
-            # binary, as tuples: half the cost of the library's select_notifications per row
-            cursor.row_factory = tuple_row
+        # binary, as tuples: half the cost of the library's select_notifications per row
+        with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(self._select, (position, last, MEMBER_TOPICS), binary=True,
                            prepare=True)
             rows = cursor.fetchall()

@@ -19,7 +19,8 @@ import psycopg_pool
 from eventsourcing import persistence
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.persistence import IntegrityError, StoredEvent, Transcoder
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.document import member_document
@@ -62,7 +63,34 @@ def without_retries(recorder: Any) -> Any:
             setattr(recorder, name, _once_more_on_broken(method.__wrapped__.__get__(recorder)))
     if hasattr(recorder, "_fetch_ids_after_insert_events"):
         recorder.insert_events = _once_more_on_broken(functools.partial(_insert_events, recorder))
+    if hasattr(recorder, "select_events_statement"):
+        recorder.select_events = _once_more_on_broken(functools.partial(_select_events, recorder))
     return recorder
+
+
+def _select_events(recorder: Any, originator_id: Any, *, gt: int | None = None,
+                   lte: int | None = None, desc: bool = False,
+                   limit: int | None = None) -> list[StoredEvent]:
+    """The library's select_events, read in binary as tuples: it builds dict rows from text,
+    a third more per fact (every member read, replay and timeline page reads through it)."""
+    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(_select_statement(recorder, desc),
+                       (originator_id, -1 if gt is None else gt, 2**62 if lte is None else lte,
+                        limit), binary=True, prepare=True)
+        rows = cursor.fetchall()
+    return [StoredEvent(originator_id, version, topic, state) for version, topic, state in rows]
+
+
+def _select_statement(recorder: Any, desc: bool) -> bytes:
+    statements = recorder.__dict__.setdefault("_tally_select_events", {})
+    if desc not in statements:
+        statements[desc] = SQL(
+            "SELECT originator_version, topic, state FROM {0} WHERE originator_id = %s "
+            "AND originator_version > %s AND originator_version <= %s "
+            "ORDER BY originator_version {1} LIMIT %s").format(
+            Identifier(recorder.datastore.schema, recorder.events_table_name),
+            SQL("DESC" if desc else "ASC")).as_bytes(None)
+    return statements[desc]
 
 
 def _insert_events(recorder: Any, stored_events: Any, **kwargs: Any) -> Any:

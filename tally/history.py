@@ -1,5 +1,4 @@
-"""A member's stored history as its timeline reads it: its facts after a version, read
-straight from the event store, and its balance at any version.
+"""A member's balance at any version of its history, as its timeline reads it.
 
 A page deep in a long history starts from the balance the ledger entries read model holds at
 its first version, where the read model has reached it (one indexed read; it folds the same
@@ -12,9 +11,8 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import ProgrammingError
 from psycopg.errors import UndefinedTable
-from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.statement import movement
@@ -94,33 +92,12 @@ def opening_balance(ledger: Any, member_id: UUID, version: int) -> RunningBalanc
             anchor = stored.originator_version
             balance = RunningBalance.of_snapshot(orjson.loads(stored.state)["state"])
     if anchor < version:
-        for fact in stored_facts(ledger, member_id, anchor, up_to=version):
+        for fact in ledger.events.get(member_id, gt=anchor, lte=version):
             balance.after(fact)
     elif anchor > version:
-        for fact in stored_facts(ledger, member_id, version, up_to=anchor):
+        for fact in ledger.events.get(member_id, gt=version, lte=anchor):
             balance.before(fact)
     return balance
-
-
-_FACTS = ("SELECT originator_version, topic, state FROM {events} WHERE originator_id = %s "
-          "AND originator_version > %s AND originator_version <= %s "
-          "ORDER BY originator_version LIMIT %s")
-
-
-def stored_facts(ledger: Any, member_id: UUID, after: int, up_to: int | None = None,
-                 limit: int | None = None) -> list[Any]:
-    """The member's facts after version `after` (up to `up_to`, at most `limit`), read in
-    binary as tuples: a third of the cost per fact of the library's dict rows."""
-    recorder = ledger.recorder
-    events = Identifier(recorder.datastore.schema, recorder.events_table_name)
-    with recorder.datastore.transaction(commit=False) as cursor:
-        cursor.row_factory = tuple_row
-        cursor.execute(SQL(_FACTS).format(events=events),
-                       (member_id, after, up_to if up_to is not None else 2**62, limit),
-                       binary=True, prepare=True)
-        rows = cursor.fetchall()
-    decode = ledger.mapper.to_domain_event
-    return [decode(StoredEvent(member_id, version, topic, state)) for version, topic, state in rows]
 
 
 def projected_balance(ledger: Any, member_id: UUID, version: int) -> RunningBalance | None:
@@ -129,7 +106,7 @@ def projected_balance(ledger: Any, member_id: UUID, version: int) -> RunningBala
     recorder = ledger.recorder
     events = Identifier(recorder.datastore.schema, recorder.events_table_name)
     try:
-        with recorder.datastore.transaction(commit=False) as cursor:
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             row = cursor.execute(SQL(_PROJECTED).format(events=events),
                                  (member_id, version)).fetchone()
     except ProgrammingError as error:

@@ -14,7 +14,7 @@ from uuid import UUID
 from domain.errors import InvalidInput, MemberNotFound
 from domain.member import Member
 from domain.statement import summary
-from tally.history import RunningBalance, opening_balance, stored_facts
+from tally.history import RunningBalance, opening_balance
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -75,7 +75,7 @@ def member_timeline(ledger: Any, member_id: UUID | str, as_of: datetime | None =
         raise MemberNotFound(f"no member {member_id} as of {as_of.isoformat()}")
     balance = opening_balance(ledger, member_id, after_version)
     events, more = [], False
-    for fact in stored_facts(ledger, member_id, after_version, limit=limit + 1):
+    for fact in ledger.events.get(member_id, gt=after_version, limit=limit + 1):
         if as_of is not None and fact.timestamp > as_of:
             break
         if len(events) == limit:

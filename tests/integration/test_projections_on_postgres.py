@@ -131,8 +131,8 @@ def test_catch_up_commits_a_batch_of_facts_per_transaction(shop, clean_db):
 
 
 class CountingLedger:
-    """The ledger as the read side sees it, counting the transactions that read stored facts
-    (the feed's; the recorder's own queries go to the real store uncounted)."""
+    """The ledger as the read side sees it, counting the connections taken to read stored
+    facts (the feed's; the recorder's own queries go to the real store uncounted)."""
 
     def __init__(self, ledger):
         self.ledger, self.reads = ledger, 0
@@ -140,9 +140,9 @@ class CountingLedger:
         self.recorder = self
         self.datastore = self
 
-    def transaction(self, *args, **kwargs):
+    def get_connection(self):
         self.reads += 1
-        return self.ledger.recorder.datastore.transaction(*args, **kwargs)
+        return self.ledger.recorder.datastore.get_connection()
 
     def __getattr__(self, name):  # the recorder's attributes, else its datastore's
         recorder = self.ledger.recorder
