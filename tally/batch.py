@@ -14,6 +14,7 @@ on what the store then holds.
 from __future__ import annotations
 
 import copy
+import functools
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,11 @@ CHUNK = 1000
 STATUS = {"member_not_found": 404, "identity_not_found": 404, "transaction_not_found": 404,
           "idempotency_conflict": 409, "member_merged": 409, "busy": 409,
           "insufficient_points": 409, "identity_taken": 409, "activity_limit_reached": 409}
+
+
+@functools.lru_cache(maxsize=65_536)  # a chunk names each member twice, an import many times
+def member_uuid(member_id: str | UUID) -> UUID:
+    return UUID(str(member_id))
 
 
 def refused(error: LedgerError) -> dict[str, Any]:
@@ -103,26 +109,29 @@ class BatchUseCases(PurchaseUseCases):
         """Judges the orders on what the store holds and, if given, on what the chunk `after`
         recorded (not saved yet)."""
         chunk, rules = Chunk(orders), self.rules()
-        chunk.known = self._load_for(orders, after)
-        for order in orders:
+        keys = [Purchase.id_for(o["channel"], o["transaction_id"]) for o in orders]
+        chunk.known = self._load_for(orders, keys, after)
+        for order, key in zip(orders, keys):
             try:
-                chunk.results.append(self._post_known(order, rules, chunk.known, chunk.changed))
+                chunk.results.append(self._post_known(order, key, rules, chunk.known,
+                                                      chunk.changed))
             except LedgerError as error:
                 chunk.results.append(refused(error))
         return chunk
 
-    def _load_for(self, orders: list[dict[str, Any]], after: Chunk | None) -> dict[UUID, Any]:
-        """The guards, claims and members the orders need, current as of now: those the chunk
-        `after` read or recorded come from it (members it changed as copies: the originals
-        are being saved), the rest from the bulk cache or the store."""
+    def _load_for(self, orders: list[dict[str, Any]], guards: list[UUID],
+                  after: Chunk | None) -> dict[UUID, Any]:
+        """The purchase `guards`, claims and members the orders need, current as of now:
+        those the chunk `after` read or recorded come from it (members it changed as copies:
+        the originals are being saved), the rest from the bulk cache or the store."""
         earlier = after.known if after else {}
-        guards = [Purchase.id_for(o["channel"], o["transaction_id"]) for o in orders]
         claims = [IdentityClaim.id_for(*o["identity"]) for o in orders if o["identity"]]
         known = {i: earlier[i] for i in guards + claims if i in earlier}
         known.update(load_many(self, [i for i in guards + claims if i not in known],
                                self.bulk_cache))
         holders = [known[c].holder for c in claims if c in known and known[c].holder]
-        member_ids = [UUID(str(m)) for m in [o["member_id"] for o in orders if o["member_id"]] + holders]
+        member_ids = [member_uuid(m) for m in
+                      [o["member_id"] for o in orders if o["member_id"]] + holders]
         for member_id in member_ids:
             member = earlier.get(member_id)
             if member_id in known or not isinstance(member, Member):
@@ -142,7 +151,7 @@ class BatchUseCases(PurchaseUseCases):
             member_id = claim.holder
         else:
             member_id = order["member_id"]
-        member = known.get(UUID(str(member_id)))
+        member = known.get(member_uuid(member_id))
         if not isinstance(member, Member):
             raise MemberNotFound(f"no member {member_id}")
         while order["identity"] and member.status == "merged":
@@ -150,11 +159,11 @@ class BatchUseCases(PurchaseUseCases):
             known[member.id] = member
         return member
 
-    def _post_known(self, order: dict[str, Any], rules: Rules, known: dict[UUID, Any],
-                    changed: dict[UUID, Any]) -> dict[str, Any]:
+    def _post_known(self, order: dict[str, Any], key: UUID, rules: Rules,
+                    known: dict[UUID, Any], changed: dict[UUID, Any]) -> dict[str, Any]:
+        """Judges one order whose Purchase guard id is `key`."""
         rules.require_currency(order["currency"])
         member = self._member_in(order, known)
-        key = Purchase.id_for(order["channel"], order["transaction_id"])
         earlier = known.get(key)
         if earlier is not None:
             if earlier.request_hash != order["request_hash"]:

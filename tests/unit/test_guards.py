@@ -4,10 +4,11 @@ library's own `_create` and creation `mutate` make."""
 from __future__ import annotations
 
 from decimal import Decimal
+from uuid import uuid5
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
-from domain.guards import IdentityClaim, Purchase, Receipt, ReferralCode
+from domain.guards import NAMESPACE, IdentityClaim, Purchase, Receipt, ReferralCode, guard_id
 
 PURCHASE = dict(channel="pos", transaction_id="T-1", request_hash="h", member_id="m",
                 member_version=2, amount=Decimal("12.80"), currency="CNY", points_earned=12,
@@ -36,3 +37,12 @@ def test_a_purchase_guard_starts_with_nothing_returned():
     purchase = Purchase.record(**PURCHASE)
     assert (purchase.returned, purchase.owed, purchase.returns) == (Decimal("0.00"), 0, {})
     assert purchase.id == Purchase.id_for("pos", "T-1") and purchase.version == 1
+
+
+def test_a_guard_id_is_the_uuid5_of_its_kind_and_key():
+    for kind, key in [("purchase", "pos:T-1"), ("identity", "card:C-ü"), ("referral", ""),
+                      ("program", "current")]:
+        expected = uuid5(NAMESPACE, f"{kind}:{key}")
+        made = guard_id(kind, key)
+        assert (made, made.version, made.variant, made.is_safe, str(made), hash(made)) == \
+            (expected, 5, expected.variant, expected.is_safe, str(expected), hash(expected))
