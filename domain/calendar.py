@@ -11,7 +11,9 @@ def add_months(moment: datetime, months: int) -> datetime:
     """`moment` plus calendar months; 31 Jan + 1 month is the last day of February."""
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, _calendar.monthrange(year, month)[1])
+    day = moment.day
+    if day > 28:
+        day = min(day, _calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
 
 

@@ -7,6 +7,7 @@ be recomputed from the stored row: an edited or deleted fact no longer matches.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from decimal import Decimal
 from typing import Any
@@ -23,12 +24,15 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot hash {type(value).__name__}")
 
 
+_text = functools.lru_cache(maxsize=65_536)(str)  # a member's id is hashed into each of its facts
+
+
 def fact_hash(fact_type: str, member_id: UUID, version: int, state: dict[str, Any]) -> str:
     """SHA-256 of a fact's canonical encoding; `state` is its stored fields."""
     body = state
     if not _NOT_HASHED.isdisjoint(state):  # a stored fact; a new one has none of them yet
         body = {key: value for key, value in state.items() if key not in _NOT_HASHED}
     payload = orjson.dumps(
-        [fact_type, str(member_id), version, body], default=_default, option=orjson.OPT_SORT_KEYS
+        [fact_type, _text(member_id), version, body], default=_default, option=orjson.OPT_SORT_KEYS
     )
     return hashlib.sha256(payload).hexdigest()

@@ -8,6 +8,8 @@ from decimal import Decimal, localcontext
 
 from domain.rules import Rules
 
+_ONE = Decimal(1)
+
 
 @dataclass(frozen=True)
 class Item:
@@ -21,11 +23,10 @@ def purchase_points(rules: Rules, amount: Decimal, items: list[Item], tier_name:
     """floor(Σ amount / per_amount × points × category multiplier × tier multiplier)."""
     tier_multiplier = rules.tier(tier_name).earn_multiplier
     parts = [(item.amount, item.category) for item in items] or [(amount, None)]
-    with localcontext() as context:
-        context.prec = 60
+    with localcontext(prec=60):
         raw = sum(
             part / rules.per_amount * rules.earn_points
-            * rules.category_multipliers.get(category or "", Decimal(1)) * tier_multiplier
+            * rules.category_multipliers.get(category or "", _ONE) * tier_multiplier
             for part, category in parts
         )
         return int(math.floor(raw))

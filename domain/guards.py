@@ -34,6 +34,7 @@ def guard_id(kind: str, value: str) -> UUID:
     return guard
 
 
+_NOTHING = Decimal("0.00")
 _EVENT_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
@@ -108,7 +109,7 @@ class Purchase(Guard):
 
         def apply(self, purchase: Purchase) -> None:
             keep_fields(self, purchase)
-            purchase.returned = Decimal("0.00")
+            purchase.returned = _NOTHING
             purchase.owed = 0
             purchase.returns = {}
 

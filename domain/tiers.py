@@ -8,11 +8,13 @@ from typing import Iterable
 
 from domain.rules import Rules, Tier
 
+_NO_SPEND = Decimal("0.00")
+
 
 def qualifying_spend(spend: Iterable[tuple[datetime, Decimal]], at: datetime, window_days: int) -> Decimal:
     """Purchases minus returns with occurred_at in (at - window, at]."""
     start = at - timedelta(days=window_days)
-    return sum((amount for when, amount in spend if start < when <= at), Decimal("0.00"))
+    return sum([amount for when, amount in spend if start < when <= at], _NO_SPEND)
 
 
 def highest_reached(rules: Rules, spend: Decimal) -> Tier:
