@@ -53,7 +53,8 @@ def http_scenario(url: str, seconds: float) -> list[tuple[str, ...]]:
     """POS purchases over HTTP from 16 clients: Tally, the naive app, the plain-SQL ledger."""
     python = sys.executable
     targets = [
-        ("tally", [python, "-c", "from tally.cli import main; main()", "serve", "--port", "8811"],
+        ("tally", [python, "-c", "from tally.cli import main; main()", "serve", "--port", "8811",
+                   "--no-access-log"],
          {"DATABASE_URL": url, "TALLY_API_KEYS": "pos:bench"}, 8811, "/healthz", "/v1/members",
          "/v1/transactions", tally_purchase),
         ("naive eventsourcing", [python, "-m", "uvicorn", "bench.baselines:naive_app", "--factory",

@@ -135,6 +135,22 @@ def _forget(url: str, workers: list) -> None:
             worker.position = 0
 
 
+def _timeline_pages(ledger, member_id: uuid.UUID) -> list[float]:
+    """Seconds per page of 1,000, walking a member's whole timeline."""
+    timings, after = [], 0
+    while after is not None:
+        started = time.perf_counter()
+        after = member_timeline(ledger, member_id, after_version=after, limit=1000)["next_after_version"]
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def _first_page(ledger, member_id: str) -> float:
+    started = time.perf_counter()
+    member_timeline(ledger, uuid.UUID(member_id))
+    return (time.perf_counter() - started) * 1000
+
+
 def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
     """Member documents, a 10,000-fact timeline and a CSV export, on the ledger built so
     far topped up with purchases (batch path, over the bulk scenario's members) to `events`."""
@@ -149,13 +165,8 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
         members = [row[0] for row in conn.execute(
             "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled' LIMIT 1000")]
     cold, timings = _document_times(ledger, members), _document_times(ledger, members)
-    started = time.perf_counter()
-    page = member_timeline(ledger, uuid.UUID(heavy), limit=1000)
-    while page["next_after_version"] is not None:
-        page = member_timeline(ledger, uuid.UUID(heavy), after_version=page["next_after_version"],
-                               limit=1000)
-    timeline_ms = (time.perf_counter() - started) * 1000
-    project(workers_for(ledger, url))
+    project(workers_for(ledger, url))  # as `tally serve` keeps them: deep pages start from them
+    pages, first_page = _timeline_pages(ledger, uuid.UUID(heavy)), _first_page(ledger, heavy)
     pool = open_pool(url)
     rows, started = 0, time.perf_counter()
     with pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as cursor:
@@ -168,5 +179,7 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
     return [(f"Reads at {head:,} facts: member document", f"p99 {_ms(timings, .99)} ms",
              f"p50 {_ms(timings, .5)} ms over {len(timings)} members, read again (cached, "
              f"fast-forwarded); first read p50 {_ms(cold, .5)} ms, p99 {_ms(cold, .99)} ms"),
-            ("Reads: a 10,000-fact timeline", f"{timeline_ms:,.0f} ms", "all pages of 1,000, replayed from the store"),
+            ("Reads: a 10,000-fact timeline", f"{sum(pages) * 1000:,.0f} ms",
+             f"all {len(pages)} pages of 1,000, replayed from the store; slowest page "
+             f"{max(pages) * 1000:.0f} ms; first page of 100: {first_page:.1f} ms"),
             ("Reads: ledger entries export", f"{export_rate:,.0f} rows/s", f"{rows:,} rows, server-side cursor")]
