@@ -6,7 +6,8 @@ after it with `= ANY(...)`, then folds them with the library's own mapper and mu
 
 The library inserts facts as one array of a composite type, which psycopg dumps as text in
 Python (quoting every field, the state as hex): most of a bulk save's time went there.
-`insert_facts` sends four arrays in binary instead; rows, order and ids are the same.
+`insert_facts` sends four arrays in binary instead (for facts and snapshots); rows, order and
+ids are the same.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ _EVENTS_AFTER = SQL(
     " WHERE originator_id = s.id AND originator_version > s.after"
     " ORDER BY originator_version) AS e")
 
-_INSERT_FACTS = SQL(
-    "INSERT INTO {table} (originator_id, originator_version, topic, state)"
-    " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
-    " RETURNING notification_id")
+_INSERT_ROWS = ("INSERT INTO {table} (originator_id, originator_version, topic, state)"
+                " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])")
+_INSERT = {True: SQL(_INSERT_ROWS + " RETURNING notification_id"), False: SQL(_INSERT_ROWS)}
 
 
-def insert_facts(cursor: Cursor, table: Identifier, stored: list[StoredEvent]) -> None:
-    """Inserts the facts in order; the cursor then returns their notification ids."""
-    cursor.execute(_INSERT_FACTS.format(table=table),
+def insert_facts(cursor: Cursor, table: Identifier, stored: list[StoredEvent],
+                 returning: bool = True) -> None:
+    """Inserts the facts (or snapshots) in order; with `returning`, the cursor then returns
+    their notification ids (a snapshots table has none)."""
+    cursor.execute(_INSERT[returning].format(table=table),
                    ([e.originator_id for e in stored], [e.originator_version for e in stored],
                     [e.topic for e in stored], [e.state for e in stored]))
 

@@ -1,0 +1,34 @@
+"""Member snapshots: written every 100 facts, in binary, and read back as the member."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import psycopg
+
+from tests.integration.ledgers import open_ledger
+
+
+def test_a_member_is_snapshotted_every_hundred_facts_and_restored_from_the_latest(
+        shop, database_url):
+    member = shop.enroll()
+    for day in range(1, 251):
+        shop.buy(member, "3.00", f"2026-01-{day % 28 + 1:02d}")
+    member_id = UUID(member["member_id"])
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute("SELECT originator_version, topic, length(state) > 1000 "
+                              "FROM ledger_snapshots WHERE originator_id = %s "
+                              "ORDER BY originator_version", (member_id,)).fetchall()
+    assert stored == [(100, "eventsourcing.domain:Snapshot", True),
+                      (200, "eventsourcing.domain:Snapshot", True)]
+    expected = shop.ledger.document(shop.ledger.member(member_id))
+    with psycopg.connect(database_url) as conn:  # only snapshot 200 can say what came before
+        conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "
+                     "AND originator_version <= 200", (member_id,))
+    fresh = open_ledger(database_url)  # nothing cached: the member comes from snapshot 200
+    try:
+        restored = fresh.member(member_id)
+        assert (restored.version, restored.available, len(restored.lots)) == (251, 750, 250)
+        assert fresh.document(restored) == expected
+    finally:
+        fresh.close()
