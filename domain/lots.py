@@ -21,6 +21,11 @@ class Lot:
         return replace(self, remaining=self.remaining - points)
 
 
+def due_at(lot: Lot) -> datetime | None:
+    """When the lot's next time-driven fact falls due: activation if pending, else expiry."""
+    return lot.available_at if lot.pending else lot.expires_at
+
+
 def spending_order(lot: Lot) -> tuple:
     """Soonest expiry first (never-expiring last); ties: earliest earned."""
     return (lot.expires_at is None, lot.expires_at or lot.earned_at, lot.earned_at, lot.lot_id)

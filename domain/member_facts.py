@@ -15,7 +15,25 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.lots import Lot
+from domain.lots import Lot, due_at
+
+
+# The member's earliest timer as (version, when), worked out at that version by
+# `Member.earliest_timer`; any fact moves the version on and so makes it stale, except the
+# facts that only add a lot, which carry it forward. Never snapshotted.
+NEXT_TIMER = "_next_timer"
+
+
+def _carry_next_timer(member: Any, lot: Lot | None) -> None:
+    """Keeps the earliest timer known across a fact that adds `lot` and changes no other lot
+    or the tier term (its `apply` runs before the member's version moves on)."""
+    known = member.__dict__.get(NEXT_TIMER)
+    if known is None or known[0] != member.version:
+        return
+    best, when = known[1], due_at(lot) if lot is not None else None
+    if when is not None and (best is None or when < best):
+        best = when
+    member.__dict__[NEXT_TIMER] = (member.version + 1, best)
 
 
 def _add_lot(member: Any, lot: Lot | None, debt_paid: int, points: int) -> None:
@@ -95,6 +113,7 @@ class MemberFacts:
 
         def apply(self, member: Any) -> None:
             _add_lot(member, self.lot, self.debt_paid, self.points)
+            _carry_next_timer(member, self.lot)
             member.spend.append([self.occurred_at, self.amount])
             member.purchases += 1
 
@@ -108,6 +127,7 @@ class MemberFacts:
 
         def apply(self, member: Any) -> None:
             _add_lot(member, self.lot, self.debt_paid, self.points)
+            _carry_next_timer(member, self.lot)
             if self.role == "referee":
                 member.referral_credited = True
 
@@ -122,6 +142,7 @@ class MemberFacts:
 
         def apply(self, member: Any) -> None:
             _add_lot(member, self.lot, self.debt_paid, self.points)
+            _carry_next_timer(member, self.lot)
             days = member.activity_days.setdefault(self.kind, {})
             days[self.local_day] = days.get(self.local_day, 0) + 1
             member.activity_totals[self.kind] = member.activity_totals.get(self.kind, 0) + 1

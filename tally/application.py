@@ -27,6 +27,7 @@ from domain.document import member_document
 from domain.errors import LedgerError, MemberNotFound
 from domain.guards import Receipt, guard_id
 from domain.member import Member
+from domain.member_facts import NEXT_TIMER
 from domain.program import PROGRAM_ID, Program
 from domain.rules import Rules
 from tally.bulk import AggregateCache, insert_facts, load_many
@@ -214,7 +215,10 @@ class LedgerCore(Application):
             if interval and event.originator_version % interval == 0:
                 crossed[aggregate.id] = aggregate
         if crossed and self.snapshots is not None:
-            self.snapshots.put([Snapshot.take(aggregate) for aggregate in crossed.values()])
+            snapshots = [Snapshot.take(aggregate) for aggregate in crossed.values()]
+            for snapshot in snapshots:
+                snapshot.state.pop(NEXT_TIMER, None)  # worked out again when needed
+            self.snapshots.put(snapshots)
 
     # Loading --------------------------------------------------------------------------------
 

@@ -55,3 +55,26 @@ def test_redemption_draws_from_the_lots_that_expire_soonest():
     drawn = member.redeem("X1", 25, None, at("2026-03-01"), {"name": "t"})
     early, late = member.id.hex[:12] + "-3", member.id.hex[:12] + "-2"
     assert drawn == [{"lot_id": early, "points": 20}, {"lot_id": late, "points": 5}]
+
+
+def replayed(member: Member) -> Member:
+    """The member folded afresh from its facts, with nothing remembered."""
+    fresh = None
+    for fact in member._pending_events:
+        fresh = fact.mutate(fresh)
+    return fresh
+
+
+def test_the_next_timer_follows_purchases_activations_and_late_purchases():
+    program, member = rules(pending_days=14), enrolled()
+    timers = []
+    buy(member, program, "100.00", "2026-03-01", "T-1")  # pending until 15 March
+    timers.append(member.earliest_timer())
+    buy(member, program, "100.00", "2026-03-05", "T-2")  # until 19 March: the 15th still first
+    timers.append(member.earliest_timer())
+    member.catch_up(program, at("2026-03-15"))  # T-1 activates: next is T-2's activation
+    timers.append(member.earliest_timer())
+    buy(member, program, "100.00", "2026-02-20", "T-3")  # late from a till: pending until 6 March
+    timers.append(member.earliest_timer())
+    assert timers == [at("2026-03-15"), at("2026-03-15"), at("2026-03-19"), at("2026-03-06")]
+    assert replayed(member).earliest_timer() == at("2026-03-06")
