@@ -26,6 +26,13 @@ def due_at(lot: Lot) -> datetime | None:
     return lot.available_at if lot.pending else lot.expires_at
 
 
+def sooner(first: datetime | None, second: datetime | None) -> datetime | None:
+    """The earlier of two moments, None standing for never."""
+    if first is None or (second is not None and second < first):
+        return second
+    return first
+
+
 def spending_order(lot: Lot) -> tuple:
     """Soonest expiry first (never-expiring last); ties: earliest earned."""
     return (lot.expires_at is None, lot.expires_at or lot.earned_at, lot.earned_at, lot.lot_id)

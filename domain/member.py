@@ -20,7 +20,7 @@ from domain.chain import fact_hash
 from domain.earning import Item, purchase_points
 from domain.errors import (ActivityLimitReached, InsufficientPoints, InvalidInput,
                            MemberMerged, ReturnExceedsPurchase, UnknownActivity)
-from domain.lots import Lot, due_at
+from domain.lots import Lot, due_at, sooner
 from domain.member_facts import NEXT_TIMER, MemberFacts
 from domain.rules import Rules
 from domain.tiers import at_term_end, highest_reached, qualifying_spend
@@ -105,7 +105,7 @@ class Member(MemberFacts, Aggregate):
         """When the next time-driven fact falls due (None: nothing ever).
 
         Remembered for the version it was worked out at, and carried forward by the facts
-        that only add a lot (member_facts.NEXT_TIMER): a pass over the lots of a member with
+        that add a lot (member_facts.NEXT_TIMER): a pass over the lots of a member with
         a long history, scattered in memory, cost 60 µs a purchase in a bulk import.
         """
         known = self.__dict__.get(NEXT_TIMER)
@@ -113,9 +113,7 @@ class Member(MemberFacts, Aggregate):
             return known[1]
         best = self.tier_expires_at
         for lot in self.lots.values():
-            when = due_at(lot)
-            if when is not None and (best is None or when < best):
-                best = when
+            best = sooner(best, due_at(lot))
         self.__dict__[NEXT_TIMER] = (self.version, best)
         return best
 

@@ -15,35 +15,30 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.lots import Lot, due_at
+from domain.lots import Lot, due_at, sooner
 
 
 # The member's earliest timer as (version, when), worked out at that version by
-# `Member.earliest_timer`; any fact moves the version on and so makes it stale, except the
-# facts that only add a lot, which carry it forward. Never snapshotted.
+# `Member.earliest_timer`. Any fact moves the version on and so makes it stale; adding a lot
+# carries it forward, taking from lots forgets it. Never snapshotted.
 NEXT_TIMER = "_next_timer"
 
 
-def _carry_next_timer(member: Any, lot: Lot | None) -> None:
-    """Keeps the earliest timer known across a fact that adds `lot` and changes no other lot
-    or the tier term (its `apply` runs before the member's version moves on)."""
-    known = member.__dict__.get(NEXT_TIMER)
-    if known is None or known[0] != member.version:
-        return
-    best, when = known[1], due_at(lot) if lot is not None else None
-    if when is not None and (best is None or when < best):
-        best = when
-    member.__dict__[NEXT_TIMER] = (member.version + 1, best)
-
-
 def _add_lot(member: Any, lot: Lot | None, debt_paid: int, points: int) -> None:
+    """Pays debt first and keeps the rest as `lot`; the earliest timer, if known just before
+    this fact (`apply` runs before the version moves on), stays known across it."""
     member.debt -= debt_paid
     if lot is not None:
         member.lots[lot.lot_id] = lot
     member.lifetime_earned += points
+    known = member.__dict__.pop(NEXT_TIMER, None)
+    if known is not None and known[0] == member.version:
+        when = due_at(lot) if lot is not None else None
+        member.__dict__[NEXT_TIMER] = (member.version + 1, sooner(known[1], when))
 
 
 def _take(member: Any, parts: list[dict[str, Any]]) -> None:
+    member.__dict__.pop(NEXT_TIMER, None)
     for part in parts:
         lot = member.lots[part["lot_id"]].less(part["points"])
         if lot.remaining:
@@ -113,7 +108,6 @@ class MemberFacts:
 
         def apply(self, member: Any) -> None:
             _add_lot(member, self.lot, self.debt_paid, self.points)
-            _carry_next_timer(member, self.lot)
             member.spend.append([self.occurred_at, self.amount])
             member.purchases += 1
 
@@ -127,7 +121,6 @@ class MemberFacts:
 
         def apply(self, member: Any) -> None:
             _add_lot(member, self.lot, self.debt_paid, self.points)
-            _carry_next_timer(member, self.lot)
             if self.role == "referee":
                 member.referral_credited = True
 
@@ -142,7 +135,6 @@ class MemberFacts:
 
         def apply(self, member: Any) -> None:
             _add_lot(member, self.lot, self.debt_paid, self.points)
-            _carry_next_timer(member, self.lot)
             days = member.activity_days.setdefault(self.kind, {})
             days[self.local_day] = days.get(self.local_day, 0) + 1
             member.activity_totals[self.kind] = member.activity_totals.get(self.kind, 0) + 1
