@@ -23,12 +23,21 @@ from domain.errors import (ActivityLimitReached, InsufficientPoints, InvalidInpu
 from domain.lots import Lot, due_at, sooner
 from domain.member_facts import NEXT_TIMER, MemberFacts
 from domain.rules import Rules
+from domain.spend import SpendHistory
 from domain.tiers import at_term_end, highest_reached, qualifying_spend
 
 SYSTEM = {"name": "system", "role": "system", "request_id": None}
 
 
 class Member(MemberFacts, Aggregate):
+    # Version 2 of the snapshotted state keeps spend as a SpendHistory (version 1: a list of
+    # [moment, amount] pairs in arrival order).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["spend"] = SpendHistory.of(state["spend"])
+
     @classmethod
     def enroll(cls, member_id: UUID, identities: list[dict[str, str]], referral_code: str,
                referrer_id: str | None, request_hash: str, occurred_at: datetime,
@@ -44,7 +53,7 @@ class Member(MemberFacts, Aggregate):
         replaces, never edits, the lists and dicts it finds (but activity days' counters)."""
         copy = object.__new__(type(self))
         state = dict(self.__dict__)
-        state.update(lots=dict(self.lots), spend=list(self.spend), identities=list(self.identities),
+        state.update(lots=dict(self.lots), spend=self.spend.copy(), identities=list(self.identities),
                      activity_days={kind: dict(days) for kind, days in self.activity_days.items()},
                      activity_totals=dict(self.activity_totals), _pending_events=[])
         copy.__dict__.update(state)
@@ -296,7 +305,7 @@ class Member(MemberFacts, Aggregate):
         self.trigger_event(
             self.MemberAbsorbed, occurred_at=occurred_at, actor=actor, merge_id=merge_id,
             absorbed_id=str(absorbed.id), reason=reason, lots=lots, debt=absorbed.debt,
-            settled=settled, spend=list(absorbed.spend), identities=list(absorbed.identities),
+            settled=settled, spend=absorbed.spend.entries(), identities=list(absorbed.identities),
             tier=tier.tier, tier_since=tier.tier_since, tier_expires_at=tier.tier_expires_at,
             counters={"lifetime_earned": absorbed.lifetime_earned, "redeemed": absorbed.redeemed,
                       "expired": absorbed.expired, "purchases": absorbed.purchases},

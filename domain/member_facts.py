@@ -16,6 +16,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.lots import Lot, due_at, sooner
+from domain.spend import SpendHistory
 
 
 # The member's earliest timer as (version, when), worked out at that version by
@@ -75,7 +76,7 @@ class MemberFacts:
             member.lots, member.debt = {}, 0
             member.lifetime_earned = member.redeemed = member.expired = 0
             member.tier, member.tier_since, member.tier_expires_at = "base", self.occurred_at, None
-            member.spend = []
+            member.spend = SpendHistory()
             member.activity_days, member.activity_totals = {}, {}
 
     class IdentityLinked(Event):
@@ -108,7 +109,7 @@ class MemberFacts:
 
         def apply(self, member: Any) -> None:
             _add_lot(member, self.lot, self.debt_paid, self.points)
-            member.spend.append([self.occurred_at, self.amount])
+            member.spend.add(self.occurred_at, self.amount)
             member.purchases += 1
 
     class ReferralCredited(Event):
@@ -193,7 +194,7 @@ class MemberFacts:
         def apply(self, member: Any) -> None:
             _take(member, self.taken)
             member.debt += self.debt_created
-            member.spend.append([self.occurred_at, -self.amount])
+            member.spend.add(self.occurred_at, -self.amount)
 
     class TierChanged(Event):
         from_tier: str
@@ -227,7 +228,7 @@ class MemberFacts:
             member.lots.update({lot.lot_id: lot for lot in self.lots})
             member.debt += self.debt - sum(part["points"] for part in self.settled)
             _take(member, self.settled)
-            member.spend = sorted(member.spend + [list(entry) for entry in self.spend])
+            member.spend = member.spend.merged(self.spend)
             member.identities += [dict(identity) for identity in self.identities]
             member.tier, member.tier_since = self.tier, self.tier_since
             member.tier_expires_at = self.tier_expires_at

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Iterable
-
 from domain.rules import Rules, Tier
+from domain.spend import SpendHistory
 
-_NO_SPEND = Decimal("0.00")
 
-
-def qualifying_spend(spend: Iterable[tuple[datetime, Decimal]], at: datetime, window_days: int) -> Decimal:
+def qualifying_spend(spend: SpendHistory, at: datetime, window_days: int) -> Decimal:
     """Purchases minus returns with occurred_at in (at - window, at]."""
-    start = at - timedelta(days=window_days)
-    return sum([amount for when, amount in spend if start < when <= at], _NO_SPEND)
+    return spend.within(at - timedelta(days=window_days), at)
 
 
 def highest_reached(rules: Rules, spend: Decimal) -> Tier:

@@ -27,6 +27,8 @@ def test_a_member_is_snapshotted_every_hundred_facts_and_restored_from_the_lates
     states = [orjson.loads(row[2])["state"] for row in stored]
     assert [len(state["lots"]) for state in states] == [99, 199]
     assert not any(NEXT_TIMER in state for state in states)  # remembered, never stored
+    assert [(state["class_version"], len(state["spend"]["f"]["moments"])) for state in states] \
+        == [(2, 99), (2, 199)]
     expected = shop.ledger.document(shop.ledger.member(member_id))
     with psycopg.connect(database_url) as conn:  # only snapshot 200 can say what came before
         conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "
@@ -36,5 +38,34 @@ def test_a_member_is_snapshotted_every_hundred_facts_and_restored_from_the_lates
         restored = fresh.member(member_id)
         assert (restored.version, restored.available, len(restored.lots)) == (251, 750, 250)
         assert fresh.document(restored) == expected
+    finally:
+        fresh.close()
+
+
+def test_a_snapshot_stored_before_spend_histories_is_read_as_one(shop, database_url):
+    member = shop.enroll()
+    for day in range(1, 101):  # late tills: days out of order
+        shop.buy(member, "3.00", f"2026-01-{(day * 11) % 28 + 1:02d}")
+    shop.buy(member, "4.00", "2026-02-01")
+    member_id = UUID(member["member_id"])
+    expected = shop.ledger.document(shop.ledger.member(member_id))
+    with psycopg.connect(database_url) as conn:  # snapshot 100 rewritten as version 1 stored it
+        state = orjson.loads(conn.execute("SELECT state FROM ledger_snapshots WHERE "
+                                          "originator_id = %s", (member_id,)).fetchone()[0])
+        spend = state["state"].pop("spend")["f"]
+        del state["state"]["class_version"]
+        state["state"]["spend"] = [list(pair) for pair in zip(spend["moments"], spend["amounts"])][::-1]
+        conn.execute("UPDATE ledger_snapshots SET state = %s WHERE originator_id = %s",
+                     (orjson.dumps(state), member_id))
+        conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "
+                     "AND originator_version <= 100", (member_id,))
+    fresh = open_ledger(database_url)
+    try:
+        restored = fresh.member(member_id)
+        assert (restored.version, len(restored.spend)) == (102, 101)
+        assert restored.spend.moments == sorted(restored.spend.moments)
+        assert fresh.document(restored) == expected
+        # the clock stands at 2026-01-01: the three purchases on that day are the window
+        assert expected["tier"]["qualifying_spend"] == "9.00"
     finally:
         fresh.close()

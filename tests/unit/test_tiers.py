@@ -1,6 +1,10 @@
 from decimal import Decimal
 
+from eventsourcing.domain import Snapshot
+
 from domain.member import Member
+from domain.spend import SpendHistory
+from domain.tiers import qualifying_spend
 from tests.unit.factories import at, buy, enrolled, rules
 
 
@@ -53,3 +57,38 @@ def test_the_base_tier_never_expires():
     buy(member, program, "10.00", "2026-01-02")
     assert member.tier_expires_at is None
     assert member.next_due() == (at("2027-01-02"), 1, member.id.hex[:12] + "-2")
+
+
+def test_a_late_purchase_counts_in_the_window_of_when_it_occurred():
+    program, member = rules(), enrolled()
+    buy(member, program, "300.00", "2026-03-01")
+    buy(member, program, "400.00", "2026-05-01", "T-2")
+    buy(member, program, "500.00", "2026-02-01", "T-3")  # a till that was offline since February
+    assert member.spend.moments == [at("2026-02-01"), at("2026-03-01"), at("2026-05-01")]
+    assert qualifying_spend(member.spend, at("2027-02-01"), 365) == Decimal("700.00")
+    assert qualifying_spend(member.spend, at("2026-04-30"), 365) == Decimal("800.00")
+
+
+def test_a_spend_window_excludes_its_start_and_includes_its_end():
+    history = SpendHistory.of([(at("2026-01-01"), Decimal("10.00")),
+                               (at("2026-01-03"), Decimal("-4.00")),
+                               (at("2026-01-02"), Decimal("5.00"))])
+    assert history.within(at("2026-01-01"), at("2026-01-02")) == Decimal("5.00")
+    assert history.within(at("2025-12-31"), at("2026-01-03")) == Decimal("11.00")
+    assert history.within(at("2026-01-03"), at("2026-02-01")) == Decimal("0.00")
+
+
+def test_a_snapshot_of_version_1_with_spend_as_pairs_is_upcast_to_a_history_in_time_order():
+    program, member = rules(), enrolled()
+    buy(member, program, "300.00", "2026-03-01")
+    buy(member, program, "500.00", "2026-02-01", "T-2")
+    snapshot = Snapshot.take(member)
+    assert snapshot.state["class_version"] == 2
+    older = {**snapshot.state, "spend": [[at("2026-03-01"), Decimal("300.00")],
+                                         [at("2026-02-01"), Decimal("500.00")]]}
+    del older["class_version"]
+    restored = Snapshot(originator_id=member.id, originator_version=member.version,
+                        timestamp=snapshot.timestamp, topic=snapshot.topic, state=older).mutate(None)
+    assert (restored.spend.moments, restored.spend.amounts) == (
+        [at("2026-02-01"), at("2026-03-01")], [Decimal("500.00"), Decimal("300.00")])
+    assert qualifying_spend(restored.spend, at("2026-12-31"), 365) == Decimal("800.00")
