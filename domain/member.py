@@ -7,7 +7,7 @@ nested event classes are the facts, and their `apply` is all that replay runs.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -195,6 +195,11 @@ class Member(MemberFacts, Aggregate):
         if rules.rank(self.tier) == len(rules.tiers) - 1:
             return
         spend = qualifying_spend(self.spend, at, rules.tier_window_days)
+        latest = self.spend.latest
+        if latest > at and at > latest - timedelta(days=rules.tier_window_days):
+            # a late purchase (from a till that was offline) lifts the window ending at the
+            # member's latest spend too, and that is the spend the member is shown
+            spend = max(spend, qualifying_spend(self.spend, latest, rules.tier_window_days))
         reached = highest_reached(rules, spend)
         if rules.rank(reached.name) > rules.rank(self.tier):
             self._change_tier(rules, reached.name, "upgrade", at, at, spend, actor)

@@ -31,6 +31,11 @@ class SpendHistory:
         ordered = sorted(entries, key=lambda entry: entry[0])
         return cls([when for when, _ in ordered], [amount for _, amount in ordered])
 
+    @property
+    def latest(self) -> datetime | None:
+        """When the latest amount occurred (None before any)."""
+        return self.moments[-1] if self.moments else None
+
     def add(self, when: datetime, amount: Decimal) -> None:
         """Records an amount; a late one (from a till that was offline) goes into its place."""
         at = bisect_right(self.moments, when)

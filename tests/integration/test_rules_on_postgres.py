@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from uuid import UUID
 
 import pytest
 
@@ -81,6 +82,16 @@ def test_a_1200_purchase_upgrades_to_silver_and_a_6000_purchase_to_gold(shop):
     silver, gold = shop.enroll(), shop.enroll()
     assert shop.buy(silver, "1200.00", "2026-01-02")["member"]["tier"]["name"] == "silver"
     assert shop.buy(gold, "6000.00", "2026-01-02")["member"]["tier"]["name"] == "gold"
+
+
+def test_a_late_purchase_that_lifts_the_latest_window_to_1100_upgrades_to_silver(shop):
+    member = shop.enroll()
+    shop.buy(member, "900.00", "2026-03-05")
+    late = shop.buy(member, "200.00", "2026-03-03")  # a till that was offline uploads it
+    shop.ledger.forget([UUID(member["member_id"])])  # read back from the store, not the cache
+    tier = shop.ledger.document(shop.ledger.member(member["member_id"]))["tier"]
+    assert (late["member"]["tier"]["name"], tier["name"], tier["expires_at"]) == (
+        "silver", "silver", at("2027-03-03"))
 
 
 def test_a_tier_is_renewed_at_term_end_when_spend_is_met_and_dropped_one_otherwise(shop):

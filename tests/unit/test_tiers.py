@@ -92,3 +92,20 @@ def test_a_snapshot_of_version_1_with_spend_as_pairs_is_upcast_to_a_history_in_t
     assert (restored.spend.moments, restored.spend.amounts) == (
         [at("2026-02-01"), at("2026-03-01")], [Decimal("500.00"), Decimal("300.00")])
     assert qualifying_spend(restored.spend, at("2026-12-31"), 365) == Decimal("800.00")
+
+
+def test_a_late_purchase_that_lifts_the_latest_window_to_a_tier_upgrades_at_once():
+    program, member = rules(), enrolled()
+    buy(member, program, "900.00", "2026-03-05")
+    buy(member, program, "200.00", "2026-03-03", "T-2")  # a till that was offline uploads it
+    assert (member.tier, member.tier_since, member.tier_expires_at) == (
+        "silver", at("2026-03-03"), at("2027-03-03"))
+    upgrade = [f for f in member.collect_events() if isinstance(f, Member.TierChanged)][-1]
+    assert (upgrade.reason, upgrade.qualifying_spend) == ("upgrade", Decimal("1100.00"))
+
+
+def test_a_purchase_too_old_for_the_latest_window_is_judged_on_its_own_window_only():
+    program, member = rules(), enrolled("2024-01-01")
+    buy(member, program, "900.00", "2026-03-05")
+    buy(member, program, "200.00", "2025-01-03", "T-2")  # outside the year ending 2026-03-05
+    assert member.tier == "base"
