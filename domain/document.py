@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from domain.lots import spending_order
 from domain.rules import Rules
 from domain.tiers import next_tier, qualifying_spend
 
@@ -17,6 +18,7 @@ def member_document(member: Any, rules: Rules, at: datetime) -> dict[str, Any]:
     """The document as of `at` (qualifying spend is counted over the window ending at `at`)."""
     spend = qualifying_spend(member.spend, at, rules.tier_window_days)
     upcoming = next_tier(rules, member.tier)
+    lots = sorted(member.lots.values(), key=spending_order)
     return {
         "member_id": str(member.id),
         "status": member.status,
@@ -37,6 +39,11 @@ def member_document(member: Any, rules: Rules, at: datetime) -> dict[str, Any]:
                 "spend_needed": money(max(upcoming.min_spend - spend, 0)),
             },
         },
-        "lots": member.lots_in_order(),
+        "lots": [
+            {"lot_id": lot.lot_id, "remaining": lot.remaining, "available_at": lot.available_at,
+             "expires_at": lot.expires_at, "source": lot.source,
+             "status": "pending" if lot.pending else "available"}
+            for lot in lots
+        ],
         "version": member.version,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,6 @@ def sooner(first: datetime | None, second: datetime | None) -> datetime | None:
 def spending_order(lot: Lot) -> tuple:
     """Soonest expiry first (never-expiring last); ties: earliest earned."""
     return (lot.expires_at is None, lot.expires_at or lot.earned_at, lot.earned_at, lot.lot_id)
-
-
-def lot_entry(lot: Lot) -> dict[str, Any]:
-    """How a lot with points left reads in the member document (contract §2)."""
-    return {"lot_id": lot.lot_id, "remaining": lot.remaining, "available_at": lot.available_at,
-            "expires_at": lot.expires_at, "source": lot.source,
-            "status": "pending" if lot.pending else "available"}
 
 
 def draw(lots: Iterable[Lot], points: int) -> list[dict]:

@@ -20,8 +20,8 @@ from domain.chain import fact_hash
 from domain.earning import Item, purchase_points
 from domain.errors import (ActivityLimitReached, InsufficientPoints, InvalidInput,
                            MemberMerged, ReturnExceedsPurchase, UnknownActivity)
-from domain.lots import Lot, due_at, lot_entry, sooner, spending_order
-from domain.member_facts import LOT_VIEW, NEXT_TIMER, MemberFacts
+from domain.lots import Lot, due_at, sooner
+from domain.member_facts import NEXT_TIMER, MemberFacts
 from domain.rules import Rules
 from domain.spend import SpendHistory
 from domain.tiers import at_term_end, highest_reached, qualifying_spend
@@ -74,11 +74,11 @@ class Member(MemberFacts, Aggregate):
 
     @property
     def available(self) -> int:
-        return self.lot_view()[3]
+        return sum(lot.remaining for lot in self.lots.values() if not lot.pending)
 
     @property
     def pending(self) -> int:
-        return self.lot_view()[4]
+        return sum(lot.remaining for lot in self.lots.values() if lot.pending)
 
     def holds(self, kind: str, value: str) -> bool:
         return {"kind": kind, "value": value} in self.identities
@@ -125,27 +125,6 @@ class Member(MemberFacts, Aggregate):
             best = sooner(best, due_at(lot))
         self.__dict__[NEXT_TIMER] = (self.version, best)
         return best
-
-    def lots_in_order(self) -> list[dict[str, Any]]:
-        """The lots with points left as the document lists them, soonest to be spent first."""
-        return list(self.lot_view()[2])
-
-    def lot_view(self) -> tuple[int, list[tuple], list[dict[str, Any]], int, int]:
-        """(version, spending-order keys, document entries in that order, available, pending).
-
-        Remembered like the earliest timer (member_facts.LOT_VIEW), a grant inserting its lot in
-        place: for a member with ~400 lots, sorting and writing them out and summing the balance
-        cost ~100 µs of every purchase answer.
-        """
-        view = self.__dict__.get(LOT_VIEW)
-        if view is None or view[0] != self.version:
-            ordered = sorted(self.lots.values(), key=spending_order)
-            view = (self.version, [spending_order(lot) for lot in ordered],
-                    [lot_entry(lot) for lot in ordered],
-                    sum(lot.remaining for lot in ordered if not lot.pending),
-                    sum(lot.remaining for lot in ordered if lot.pending))
-            self.__dict__[LOT_VIEW] = view
-        return view
 
     def next_due(self, until: datetime | None = None) -> tuple[datetime, int, str] | None:
         """(when, 0 activation | 1 expiry | 2 tier term end, lot id) of the earliest timer."""

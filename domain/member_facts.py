@@ -8,7 +8,6 @@ recorded it (`actor`), its own hash and the hash of the fact before it.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +15,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.lots import Lot, due_at, lot_entry, sooner, spending_order
+from domain.lots import Lot, due_at, sooner
 from domain.spend import SpendHistory
 
 
@@ -24,11 +23,6 @@ from domain.spend import SpendHistory
 # `Member.earliest_timer`. Any fact moves the version on and so makes it stale; adding a lot
 # carries it forward, taking from lots forgets it. Never snapshotted.
 NEXT_TIMER = "_next_timer"
-# The member's lots as its balance and document read them, as (version, spending-order keys,
-# document entries in that order, available, pending), worked out at that version by
-# `Member.lot_view`; carried and forgotten like NEXT_TIMER. Never snapshotted.
-LOT_VIEW = "_lot_view"
-MEMOS = (NEXT_TIMER, LOT_VIEW)
 
 
 def _add_lot(member: Any, lot: Lot | None, debt_paid: int, points: int) -> None:
@@ -42,21 +36,10 @@ def _add_lot(member: Any, lot: Lot | None, debt_paid: int, points: int) -> None:
     if known is not None and known[0] == member.version:
         when = due_at(lot) if lot is not None else None
         member.__dict__[NEXT_TIMER] = (member.version + 1, sooner(known[1], when))
-    view = member.__dict__.pop(LOT_VIEW, None)
-    if view is not None and view[0] == member.version:
-        _, keys, entries, available, pending = view
-        if lot is not None:  # new lists: copies of the member may share the old ones
-            key = spending_order(lot)
-            at = bisect_right(keys, key)
-            keys, entries = [*keys[:at], key, *keys[at:]], [*entries[:at], lot_entry(lot), *entries[at:]]
-            pending, available = (pending + lot.remaining, available) if lot.pending \
-                else (pending, available + lot.remaining)
-        member.__dict__[LOT_VIEW] = (member.version + 1, keys, entries, available, pending)
 
 
 def _take(member: Any, parts: list[dict[str, Any]]) -> None:
     member.__dict__.pop(NEXT_TIMER, None)
-    member.__dict__.pop(LOT_VIEW, None)
     for part in parts:
         lot = member.lots[part["lot_id"]].less(part["points"])
         if lot.remaining:

@@ -27,7 +27,7 @@ from domain.document import member_document
 from domain.errors import LedgerError, MemberNotFound
 from domain.guards import Receipt, guard_id
 from domain.member import Member
-from domain.member_facts import MEMOS
+from domain.member_facts import NEXT_TIMER
 from domain.program import PROGRAM_ID, Program
 from domain.rules import Rules
 from tally.bulk import AggregateCache, insert_facts, load_many
@@ -217,8 +217,7 @@ class LedgerCore(Application):
         if crossed and self.snapshots is not None:
             snapshots = [Snapshot.take(aggregate) for aggregate in crossed.values()]
             for snapshot in snapshots:
-                for memo in MEMOS:  # worked out again when needed
-                    snapshot.state.pop(memo, None)
+                snapshot.state.pop(NEXT_TIMER, None)  # worked out again when needed
             self.snapshots.put(snapshots)
 
     # Loading --------------------------------------------------------------------------------

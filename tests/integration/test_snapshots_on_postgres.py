@@ -7,7 +7,7 @@ from uuid import UUID
 import orjson
 import psycopg
 
-from domain.member_facts import MEMOS
+from domain.member_facts import NEXT_TIMER
 
 from tests.integration.ledgers import open_ledger
 
@@ -26,7 +26,7 @@ def test_a_member_is_snapshotted_every_hundred_facts_and_restored_from_the_lates
                                            (200, "eventsourcing.domain:Snapshot")]
     states = [orjson.loads(row[2])["state"] for row in stored]
     assert [len(state["lots"]) for state in states] == [99, 199]
-    assert not any(memo in state for state in states for memo in MEMOS)  # remembered, never stored
+    assert not any(NEXT_TIMER in state for state in states)  # remembered, never stored
     assert [(state["class_version"], len(state["spend"]["f"]["moments"])) for state in states] \
         == [(2, 99), (2, 199)]
     expected = shop.ledger.document(shop.ledger.member(member_id))

@@ -78,18 +78,3 @@ def test_the_next_timer_follows_purchases_activations_and_late_purchases():
     timers.append(member.earliest_timer())
     assert timers == [at("2026-03-15"), at("2026-03-15"), at("2026-03-19"), at("2026-03-06")]
     assert replayed(member).earliest_timer() == at("2026-03-06")
-
-
-def test_the_lots_in_spending_order_follow_purchases_late_purchases_and_redemptions():
-    program, member = rules(), enrolled()
-    orders = []
-    buy(member, program, "100.00", "2026-03-05", "T-1")  # expires 5 March next year
-    orders.append([lot["remaining"] for lot in member.lots_in_order()])
-    buy(member, program, "30.00", "2026-03-01", "T-2")  # late from a till: expires first
-    buy(member, program, "50.00", "2026-03-09", "T-3")
-    orders.append([(lot["remaining"], lot["expires_at"]) for lot in member.lots_in_order()])
-    member.redeem("X1", 40, None, at("2026-03-10"), {"name": "t"})  # takes T-2's 30, 10 of T-1's
-    orders.append([lot["remaining"] for lot in member.lots_in_order()])
-    assert orders == [[100], [(30, at("2027-03-01")), (100, at("2027-03-05")), (50, at("2027-03-09"))],
-                      [90, 50]]
-    assert replayed(member).lots_in_order() == member.lots_in_order()
