@@ -109,15 +109,3 @@ def test_a_purchase_too_old_for_the_latest_window_is_judged_on_its_own_window_on
     buy(member, program, "900.00", "2026-03-05")
     buy(member, program, "200.00", "2025-01-03", "T-2")  # outside the year ending 2026-03-05
     assert member.tier == "base"
-
-
-def test_a_late_amount_moves_every_later_window_and_a_copy_keeps_its_own_history():
-    history = SpendHistory()
-    for day, amount in (("01", "10.00"), ("03", "20.00"), ("05", "30.00")):
-        history.add(at(f"2026-01-{day}"), Decimal(amount))
-    twin = history.copy()
-    history.add(at("2026-01-02"), Decimal("5.00"))  # late: between the first and the second
-    assert [history.within(at("2026-01-01"), at(f"2026-01-{day}")) for day in ("02", "03", "05")] \
-        == [Decimal("5.00"), Decimal("25.00"), Decimal("55.00")]
-    assert history.within(at("2025-12-31"), at("2026-01-05")) == Decimal("65.00")
-    assert (len(twin), twin.within(at("2025-12-31"), at("2026-01-05"))) == (3, Decimal("60.00"))
