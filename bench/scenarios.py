@@ -140,10 +140,13 @@ def _timeline_pages(ledger, member_id: uuid.UUID) -> tuple[list[float], float]:
     """Seconds per page of 1,000, walking a member's whole timeline, and the seconds Python's
     garbage collector took meanwhile (a full collection in this process, which holds a million
     lots in its caches by now, takes about a second: it shows as one slow page)."""
-    timings, after, collecting = [], 0, [0.0, 0.0]
+    timings, after, collecting, began = [], 0, [0.0], [0.0]
 
     def clock(phase: str, info: dict) -> None:
-        collecting[phase == "stop"] += time.perf_counter() * (1 if phase == "stop" else -1)
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            collecting[0] += time.perf_counter() - began[0]
 
     gc.callbacks.append(clock)
     try:
@@ -153,7 +156,7 @@ def _timeline_pages(ledger, member_id: uuid.UUID) -> tuple[list[float], float]:
             timings.append(time.perf_counter() - started)
     finally:
         gc.callbacks.remove(clock)
-    return timings, sum(collecting)
+    return timings, collecting[0]
 
 
 def _first_page(ledger, member_id: str) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+
 from domain.rules import Rules, Tier
 from domain.spend import SpendHistory
 
