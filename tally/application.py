@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 from uuid import UUID
 
+import anyio.to_thread
 import psycopg_pool
 from eventsourcing import persistence
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -34,6 +35,16 @@ from tally.bulk import AggregateCache, insert_facts, load_many
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.transcoder import OrjsonTranscoder
+
+
+def _facts_of(aggregates: Iterable[Any], saved_kwargs: dict[str, Any]) -> ProcessingEvent:
+    """What the library's collect_events does, without its Protocol checks."""
+    facts = ProcessingEvent()
+    for aggregate in aggregates:
+        facts.events += aggregate.collect_events()
+        facts.aggregates[aggregate.id] = aggregate
+    facts.saved_kwargs.update(saved_kwargs)
+    return facts
 
 
 def utc_now() -> datetime:
@@ -173,11 +184,7 @@ class LedgerCore(Application):
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Saves through the group committer: one transaction for concurrent commands."""
-        facts = ProcessingEvent()
-        for aggregate in objs:  # what collect_events does, without its Protocol checks
-            facts.events += aggregate.collect_events()
-            facts.aggregates[aggregate.id] = aggregate
-        facts.saved_kwargs.update(kwargs)
+        facts = _facts_of(objs, kwargs)
         if not facts.events:
             return []
         try:
@@ -187,6 +194,41 @@ class LedgerCore(Application):
             raise
         self._take_snapshots(facts)
         self._notify(recordings)
+        return recordings
+
+    async def save_soon(self, *objs: Any) -> Any:
+        """`save` for a coroutine on the event loop: the wait for the group commit holds no
+        thread, and a snapshot that falls due is written from a worker thread."""
+        facts = _facts_of(objs, {})
+        if not facts.events:
+            return []
+        try:
+            recordings = await self.committer.commit_soon(facts)
+        except IntegrityError:
+            self.forget(facts.aggregates)
+            raise
+        snapshots = self._snapshots_due(facts)
+        if snapshots:
+            await anyio.to_thread.run_sync(self.snapshots.put, snapshots)
+        self._notify(recordings)
+        return recordings
+
+    def _record(self, processing_event: ProcessingEvent) -> Any:
+        """The library's record, keeping only members and the program in the cache.
+
+        The library caches every aggregate saved: a guard per purchase, which is never read
+        from the cache (guards are read from their facts) but took the place of members in
+        it and gave the garbage collector a dozen objects per purchase to walk for ever.
+        """
+        recordings = self.events.put(processing_event.events, tracking=processing_event.tracking,
+                                     **processing_event.saved_kwargs)
+        cache = self.repository.cache
+        if cache is not None and not self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                if isinstance(aggregate, (Member, Program)):
+                    cache.put(aggregate_id, aggregate)
+                else:  # a guard read once as `object` must not be found stale there
+                    self.forget([aggregate_id])
         return recordings
 
     def forget(self, aggregate_ids: Iterable[UUID]) -> None:
@@ -208,17 +250,23 @@ class LedgerCore(Application):
         The library re-reads the aggregate from the store to snapshot it (~25 ms for a
         member); the aggregate just saved is that state already.
         """
+        snapshots = self._snapshots_due(processing_event)
+        if snapshots:
+            self.snapshots.put(snapshots)
+
+    def _snapshots_due(self, processing_event: ProcessingEvent) -> list[Snapshot]:
         crossed = {}
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate))
             if interval and event.originator_version % interval == 0:
                 crossed[aggregate.id] = aggregate
-        if crossed and self.snapshots is not None:
-            snapshots = [Snapshot.take(aggregate) for aggregate in crossed.values()]
-            for snapshot in snapshots:
-                snapshot.state.pop(NEXT_TIMER, None)  # worked out again when needed
-            self.snapshots.put(snapshots)
+        if not crossed or self.snapshots is None:
+            return []
+        snapshots = [Snapshot.take(aggregate) for aggregate in crossed.values()]
+        for snapshot in snapshots:
+            snapshot.state.pop(NEXT_TIMER, None)  # worked out again when needed
+        return snapshots
 
     # Loading --------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ request still gets exactly the answer a save of its own would have given it.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from concurrent.futures import Future
@@ -35,6 +36,12 @@ class GroupCommitter:
         done: Future = Future()
         self.waiting.put((facts, done))
         return done.result()
+
+    async def commit_soon(self, facts: ProcessingEvent) -> Any:
+        """`commit` for a coroutine: waits for the group on the event loop, holding no thread."""
+        done: Future = Future()
+        self.waiting.put((facts, done))
+        return await asyncio.wrap_future(done)
 
     def close(self) -> None:
         self.waiting.put(None)

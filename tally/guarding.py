@@ -49,7 +49,12 @@ def retrying(attempt: Callable[[], T]) -> T:
 
 
 class MemberLocks:
-    """One lock per member id in this process, so its commands never race each other here."""
+    """One lock per member id in this process, so its commands never race each other here.
+
+    Plain locks, not re-entrant ones: a coroutine on the event loop may hold one across an
+    await (`try_hold`), and another coroutine on that same thread must then find it taken.
+    No use case takes the lock of a member it already holds.
+    """
 
     def __init__(self) -> None:
         self._locks: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -59,8 +64,13 @@ class MemberLocks:
         with self._guard:
             lock = self._locks.get(key)
             if lock is None:
-                lock = self._locks[key] = threading.RLock()
+                lock = self._locks[key] = threading.Lock()
             return lock
+
+    def try_hold(self, member_id: Any) -> Any | None:
+        """The member's lock, taken, if no one holds it; None (and nothing taken) otherwise."""
+        lock = self._lock(str(member_id))
+        return lock if lock.acquire(blocking=False) else None
 
     @contextmanager
     def holding(self, *member_ids: Any) -> Iterator[None]:

@@ -35,9 +35,9 @@ def order_of(body: PurchaseCreate, ledger: Any, actor: dict[str, Any]) -> dict[s
              responses={**documented("member_not_found", "identity_not_found",
                                      "idempotency_conflict", "member_merged", "busy"),
                         **replay_of(PurchasePublic)})
-def post_purchase(body: PurchaseCreate, ledger: LedgerDep, actor: Writer) -> Json:
+async def post_purchase(body: PurchaseCreate, ledger: LedgerDep, actor: Writer) -> Json:
     """Records a purchase once per (channel, transaction_id) and answers the points earned."""
-    outcome = ledger.post_purchase(**order_of(body, ledger, actor))
+    outcome = await ledger.post_purchase_soon(**order_of(body, ledger, actor))
     return created_or_replayed(outcome.body, outcome.replayed)
 
 

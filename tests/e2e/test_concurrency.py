@@ -52,3 +52,15 @@ def test_ten_concurrent_identical_posts_of_one_purchase_count_once(server):
     with httpx.Client(base_url=server) as http:
         balance = http.get(f"/v1/members/{member}", headers=auth("pos")).json()["balance"]
     assert balance["available"] == 120
+
+
+def test_forty_concurrent_purchases_on_one_member_each_count_once(server):
+    with httpx.Client(base_url=server) as http:
+        member = http.post("/v1/members", json={}, headers=auth("pos")).json()["member_id"]
+    answers = post_all(server, [("/v1/transactions", purchase(member, f"T-{n}", "10.00"))
+                                for n in range(40)])
+    assert [a.status_code for a in answers] == [201] * 40
+    assert sorted(a.json()["member"]["version"] for a in answers) == list(range(2, 42))
+    with httpx.Client(base_url=server) as http:
+        balance = http.get(f"/v1/members/{member}", headers=auth("pos")).json()["balance"]
+    assert balance["available"] == 400
