@@ -48,6 +48,18 @@ def retrying(attempt: Callable[[], T]) -> T:
     raise Busy("the member was changed concurrently; retry the request")
 
 
+class _MemberLock:
+    """A member's lock, and how many threads are waiting for it."""
+
+    __slots__ = ("lock", "waiting", "__weakref__")
+
+    def __init__(self) -> None:
+        self.lock, self.waiting = threading.Lock(), 0
+
+    def release(self) -> None:
+        self.lock.release()
+
+
 class MemberLocks:
     """One lock per member id in this process, so its commands never race each other here.
 
@@ -57,29 +69,39 @@ class MemberLocks:
     """
 
     def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+        self._locks: weakref.WeakValueDictionary[str, _MemberLock] = weakref.WeakValueDictionary()
         self._guard = threading.Lock()
 
-    def _lock(self, key: str) -> Any:
+    def _lock(self, key: str) -> _MemberLock:
         with self._guard:
             lock = self._locks.get(key)
             if lock is None:
-                lock = self._locks[key] = threading.Lock()
+                lock = self._locks[key] = _MemberLock()
             return lock
 
-    def try_hold(self, member_id: Any) -> Any | None:
-        """The member's lock, taken, if no one holds it; None (and nothing taken) otherwise."""
-        lock = self._lock(str(member_id))
-        return lock if lock.acquire(blocking=False) else None
+    def try_hold(self, member_id: Any) -> _MemberLock | None:
+        """The member's lock, taken, if no one holds it or waits for it; None (and nothing
+        taken) otherwise. A caller that is refused waits in `holding` with the others: for a
+        busy member, a coroutine taking every free moment could keep them waiting for ever."""
+        member = self._lock(str(member_id))
+        if member.waiting or not member.lock.acquire(blocking=False):
+            return None
+        return member  # the holder keeps it alive: only weakly kept here
 
     @contextmanager
     def holding(self, *member_ids: Any) -> Iterator[None]:
         """Holds the locks of every member named, taken in a fixed order (no deadlock)."""
-        locks = [self._lock(str(member_id)) for member_id in sorted({str(m) for m in member_ids})]
-        for lock in locks:
-            lock.acquire()
+        members = [self._lock(str(m)) for m in sorted({str(m) for m in member_ids})]
+        for member in members:
+            with self._guard:
+                member.waiting += 1
+            try:
+                member.lock.acquire()
+            finally:
+                with self._guard:
+                    member.waiting -= 1
         try:
             yield
         finally:
-            for lock in reversed(locks):
-                lock.release()
+            for member in reversed(members):
+                member.lock.release()
