@@ -50,7 +50,7 @@ def serve(command: list[str], env: dict[str, str], port: int, ready: str) -> sub
 
 
 def http_scenario(url: str, seconds: float) -> list[tuple[str, ...]]:
-    """POS purchases over HTTP from 16 clients: Tally, the naive app, the plain-SQL ledger."""
+    """POS purchases over HTTP from 16 clients: Tally, the naive app, the plain-SQL ledgers."""
     python = sys.executable
     targets = [
         ("tally", [python, "-c", "from tally.cli import main; main()", "serve", "--port", "8811",
@@ -63,6 +63,9 @@ def http_scenario(url: str, seconds: float) -> list[tuple[str, ...]]:
         ("plain SQL", [python, "-m", "uvicorn", "bench.baselines:plain_sql_app", "--factory",
                        "--port", "8813", "--log-level", "warning"],
          {"BENCH_DATABASE_URL": url}, 8813, "/docs", "/accounts", "/purchases", plain_purchase),
+        ("plain SQL, async", [python, "-m", "uvicorn", "bench.baselines:plain_sql_async_app",
+                              "--factory", "--port", "8814", "--log-level", "warning"],
+         {"BENCH_DATABASE_URL": url}, 8814, "/docs", "/accounts", "/purchases", plain_purchase),
     ]
     rows, rates = [], {}
     for name, command, env, port, ready, enrol, path, body in targets:
@@ -84,7 +87,8 @@ def http_scenario(url: str, seconds: float) -> list[tuple[str, ...]]:
                      f"at half rate p99 {half.percentile(.99):.1f} ms; errors {spread.errors + hot.errors + half.errors}"))
     rows.append(("HTTP ratio tally / naive, tally / plain SQL",
                  f"{rates['tally'] / rates['naive eventsourcing']:.2f}×, "
-                 f"{rates['tally'] / rates['plain SQL']:.2f}×", ""))
+                 f"{rates['tally'] / rates['plain SQL']:.2f}×",
+                 f"tally / plain SQL, async: {rates['tally'] / rates['plain SQL, async']:.2f}×"))
     return rows
 
 

@@ -1,20 +1,23 @@
 """The baselines Tally is measured against, behind the same FastAPI stack.
 
 `naive` is an eventsourcing app doing one save per purchase (no guards, no group of facts);
-`plain_sql` is a ledger in two tables: UPDATE the balance, INSERT a journal row.
-Run as `uvicorn bench.baselines:naive_app --factory` / `plain_sql_app` with BENCH_DATABASE_URL.
+`plain_sql` is a ledger in two tables: UPDATE the balance, INSERT a journal row, from a sync
+endpoint in FastAPI's thread pool; `plain_sql_async` the same from an async endpoint on an
+async pool, as Tally's purchase endpoint is. Run as `uvicorn bench.baselines:naive_app
+--factory` (or `plain_sql_app`, `plain_sql_async_app`) with BENCH_DATABASE_URL.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from pydantic import BaseModel
 
 from tally.storage import eventsourcing_env
@@ -67,6 +70,11 @@ CREATE TABLE IF NOT EXISTS sql_journal (transaction_id text PRIMARY KEY, member_
 """
 
 
+JOURNAL = "INSERT INTO sql_journal (transaction_id, member_id, points) VALUES (%s, %s, %s)"
+BALANCE = "UPDATE sql_accounts SET balance = balance + %s WHERE member_id = %s RETURNING balance"
+OPEN = "INSERT INTO sql_accounts VALUES (gen_random_uuid(), 0) RETURNING member_id"
+
+
 def plain_sql_app() -> FastAPI:
     pool = ConnectionPool(os.environ["BENCH_DATABASE_URL"], min_size=10, max_size=10, open=True)
     with pool.connection() as conn:
@@ -76,19 +84,45 @@ def plain_sql_app() -> FastAPI:
     @app.post("/accounts", status_code=201)
     def open_account() -> dict:
         with pool.connection() as conn:
-            row = conn.execute("INSERT INTO sql_accounts VALUES (gen_random_uuid(), 0) "
-                               "RETURNING member_id").fetchone()
+            row = conn.execute(OPEN).fetchone()
         return {"member_id": str(row[0])}
 
     @app.post("/purchases", status_code=201)
     def purchase(body: Purchase) -> dict:
         points = int(Decimal(body.amount))
         with pool.connection() as conn, conn.transaction():
-            conn.execute("INSERT INTO sql_journal (transaction_id, member_id, points) "
-                         "VALUES (%s, %s, %s)", (body.transaction_id, body.member_id, points))
-            balance = conn.execute("UPDATE sql_accounts SET balance = balance + %s "
-                                   "WHERE member_id = %s RETURNING balance",
-                                   (points, body.member_id)).fetchone()[0]
+            conn.execute(JOURNAL, (body.transaction_id, body.member_id, points))
+            balance = conn.execute(BALANCE, (points, body.member_id)).fetchone()[0]
+        return {"points": points, "balance": balance}
+
+    return app
+
+
+def plain_sql_async_app() -> FastAPI:
+    url = os.environ["BENCH_DATABASE_URL"]
+    pool = AsyncConnectionPool(url, min_size=10, max_size=10, open=False)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        async with pool:
+            async with pool.connection() as conn:
+                await conn.execute(SCHEMA)
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/accounts", status_code=201)
+    async def open_account() -> dict:
+        async with pool.connection() as conn:
+            row = await (await conn.execute(OPEN)).fetchone()
+        return {"member_id": str(row[0])}
+
+    @app.post("/purchases", status_code=201)
+    async def purchase(body: Purchase) -> dict:
+        points = int(Decimal(body.amount))
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(JOURNAL, (body.transaction_id, body.member_id, points))
+            balance = (await (await conn.execute(BALANCE, (points, body.member_id))).fetchone())[0]
         return {"points": points, "balance": balance}
 
     return app
