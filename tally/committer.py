@@ -38,10 +38,14 @@ class GroupCommitter:
         return done.result()
 
     async def commit_soon(self, facts: ProcessingEvent) -> Any:
-        """`commit` for a coroutine: waits for the group on the event loop, holding no thread."""
+        """`commit` for a coroutine: waits for the group on the event loop, holding no thread.
+
+        A coroutine cancelled meanwhile (a server shutting down) stops waiting, but its facts
+        are recorded with their group all the same: the committer never sees a cancelled
+        request, and a client's retry replays the answer."""
         done: Future = Future()
         self.waiting.put((facts, done))
-        return await asyncio.wrap_future(done)
+        return await asyncio.shield(asyncio.wrap_future(done))
 
     def close(self) -> None:
         self.waiting.put(None)
@@ -59,7 +63,12 @@ class GroupCommitter:
                     self.waiting.put(None)
                     break
                 group.append(item)
-            self._commit(group)
+            try:
+                self._commit(group)
+            except BaseException as failure:  # a bug here must not leave requests waiting for ever
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(failure)
 
     def _commit(self, group: list[tuple[ProcessingEvent, Future]]) -> None:
         if len(group) == 1:
