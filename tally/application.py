@@ -217,7 +217,7 @@ class LedgerCore(Application):
         """The library's record, keeping only members and the program in the cache.
 
         The library caches every aggregate saved: a guard per purchase, which is never read
-        from the cache (guards are read from their facts) but took the place of members in
+        from the cache (`_get` reads guards from their facts) but took the place of members in
         it and gave the garbage collector a dozen objects per purchase to walk for ever.
         """
         recordings = self.events.put(processing_event.events, tracking=processing_event.tracking,
@@ -227,8 +227,6 @@ class LedgerCore(Application):
             for aggregate_id, aggregate in processing_event.aggregates.items():
                 if isinstance(aggregate, (Member, Program)):
                     cache.put(aggregate_id, aggregate)
-                else:  # a guard read once as `object` must not be found stale there
-                    self.forget([aggregate_id])
         return recordings
 
     def forget(self, aggregate_ids: Iterable[UUID]) -> None:
