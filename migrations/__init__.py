@@ -5,6 +5,8 @@ A migration that has landed is never edited: change the schema with a new number
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
 
@@ -17,6 +19,17 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )"""
 _LOCK = 7_201_100  # one advisory lock id: processes starting together take turns
+
+
+@contextmanager
+def schema_lock(url: str) -> Iterator[psycopg.Connection]:
+    """Holds the migrations' advisory lock (on a connection of its own, yielded) while a
+    process creates or checks its tables: the event store's CREATE TABLE IF NOT EXISTS and
+    CREATE OR REPLACE FUNCTION, run by two processes at once, make PostgreSQL refuse one of
+    them ("tuple concurrently updated", a duplicate type name). Closing releases the lock."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
+        yield conn
 
 
 def migration_files(source: Traversable | None = None) -> list[tuple[int, str, str]]:

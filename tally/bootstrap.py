@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from migrations import apply_migrations
+from migrations import apply_migrations, schema_lock
 from tally.application import utc_now
 from tally.ledger import Ledger
 from tally.settings import Settings
@@ -33,12 +33,19 @@ def start(settings: Settings, clock: Callable[[], datetime] = utc_now,
     """Opens the database (embedded when DATABASE_URL is unset), migrates it, builds the Ledger;
     with `read_side`, also starts the projection workers in this process."""
     url = database_url(settings)
-    apply_migrations(url)
-    ledger = Ledger(eventsourcing_env(url, settings.pool_size), clock=clock)
-    ledger.program()  # a fresh ledger starts with the default program, version 1
-    runtime = Runtime(settings=settings, url=url, ledger=ledger)
-    if read_side:
-        from tally.read_side import start_read_side
-
-        start_read_side(runtime)
+    with schema_lock(url) as conn:  # processes opening a new database together take turns
+        apply_migrations(conn)
+        ledger = Ledger(eventsourcing_env(url, settings.pool_size), clock=clock)
+        ledger.program()  # a fresh ledger starts with the default program, version 1
+        runtime = Runtime(settings=settings, url=url, ledger=ledger)
+        projections = _read_side(ledger, url) if read_side else None  # creates tracking tables
+    if projections is not None:
+        runtime.extras["read_side"] = projections.start()
+        runtime.extras.setdefault("closers", []).append(projections.stop)
     return runtime
+
+
+def _read_side(ledger: Ledger, url: str) -> Any:
+    from tally.read_side import ReadSide  # only processes that project need it
+
+    return ReadSide(ledger, url)

@@ -19,13 +19,14 @@ console = Console()
 log = logging.getLogger("tally")
 
 
-def open_runtime():
-    """Settings from the environment → database (embedded by default) → migrated Ledger."""
+def open_runtime(read_side: bool = False):
+    """Settings from the environment → database (embedded by default) → migrated Ledger
+    (with `read_side`, projecting in this process)."""
     from tally.bootstrap import start
 
     settings = Settings()
     with console.status("Opening the ledger (migrating if needed)…"):
-        return start(settings)
+        return start(settings, read_side=read_side)
 
 
 def ensure_commands() -> None:

@@ -68,14 +68,12 @@ def verify() -> None:
     """Refold the event store, recheck every hash chain and compare every read model;
     exit status 1 on any mismatch."""
     from tally import audit
-    from tally.read_side import start_read_side
     from tally.verify import verify_ledger
 
-    runtime = open_runtime()
+    # Brings the read models up to date when no other process is projecting (each read
+    # model has one worker across processes; these wait if `tally serve` runs).
+    runtime = open_runtime(read_side=True)
     try:
-        # Brings the read models up to date when no other process is projecting (each read
-        # model has one worker across processes; these wait if `tally serve` runs).
-        start_read_side(runtime)
         pool = audit.read_pool(runtime)
         head = runtime.ledger.recorder.max_notification_id() or 0
         with console.status("Waiting for the read models, then refolding every member…"):

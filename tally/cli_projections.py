@@ -11,7 +11,6 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from projections.runner import catch_up, reset, workers_for
 from tally.bulk import collector_paused
 from tally.cli import app, console, open_runtime, settle_garbage_collector
-from tally.read_side import start_read_side
 
 REBUILD_BATCH = 2000  # facts per transaction: 1,000 -> 2,000 is 5-10% faster, measured
 
@@ -19,8 +18,8 @@ REBUILD_BATCH = 2000  # facts per transaction: 1,000 -> 2,000 is 5-10% faster, m
 @app.command()
 def project() -> None:
     """Run the projection workers alone until interrupted (for split deployments)."""
-    runtime = open_runtime()
-    read_side = start_read_side(runtime)
+    runtime = open_runtime(read_side=True)
+    read_side = runtime.extras["read_side"]
     settle_garbage_collector()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

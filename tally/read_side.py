@@ -46,10 +46,3 @@ class ReadSide:
         for thread in self.threads:
             thread.join(timeout=10)
 
-
-def start_read_side(runtime: Any) -> ReadSide:
-    """Starts the read side in this process and registers it on the runtime."""
-    read_side = ReadSide(runtime.ledger, runtime.url).start()
-    runtime.extras["read_side"] = read_side
-    runtime.extras.setdefault("closers", []).append(read_side.stop)
-    return read_side

@@ -166,3 +166,33 @@ def test_a_run_with_a_skipped_test_fails(pytester):
     run.assert_outcomes(skipped=1)
     assert run.ret == pytest.ExitCode.TESTS_FAILED
     run.stdout.fnmatch_lines(["*SKIPPED, which fails this run: *test_later*"])
+
+
+def test_processes_opening_a_new_database_together_all_open_it(empty_database_url):
+    """`tally serve`, `tally project` and `tally import` may start at the same moment on a new
+    database; creating the event store's tables and functions at once made PostgreSQL refuse
+    one of them ("tuple concurrently updated") and that process stopped."""
+    from tally.bootstrap import start
+
+    gate, opened, failures = threading.Barrier(4), [], []
+
+    def open_ledger() -> None:
+        gate.wait()
+        try:
+            opened.append(start(Settings(database_url=empty_database_url), read_side=True))
+        except Exception as failure:  # noqa: BLE001 - the test names what went wrong
+            failures.append(failure)
+
+    racers = [threading.Thread(target=open_ledger) for _ in range(4)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    try:
+        assert failures == []
+        assert recorded(empty_database_url) == [(int(name[:4]), name) for name in SHIPPED]
+        assert opened[0].ledger.program().version == 1
+        assert {runtime.ledger.program().version for runtime in opened} == {1}
+    finally:
+        for runtime in opened:
+            runtime.close()
