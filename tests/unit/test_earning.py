@@ -23,3 +23,11 @@ def test_the_tier_multiplier_of_the_tier_held_applies():
 def test_per_amount_divides_before_the_points_multiply():
     program = rules(earn={"points": 3, "per_amount": "10.00", "category_multipliers": {}})
     assert purchase_points(program, Decimal("129.99"), [], "base") == 38
+
+
+def test_points_are_exact_when_per_amount_does_not_divide_evenly():
+    # 10 / 3 × 3 is 10; in 60-digit decimals it came to 9.99… and floored to 9
+    program = rules(earn={"points": 3, "per_amount": "3.00", "category_multipliers": {}})
+    assert purchase_points(program, Decimal("10.00"), [], "base") == 10
+    assert purchase_points(program, Decimal("10.00"), [Item("A1", None, Decimal("10.00"))], "base") == 10
+    assert purchase_points(program, Decimal("9.99"), [], "base") == 9

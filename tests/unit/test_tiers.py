@@ -109,3 +109,20 @@ def test_a_purchase_too_old_for_the_latest_window_is_judged_on_its_own_window_on
     buy(member, program, "900.00", "2026-03-05")
     buy(member, program, "200.00", "2025-01-03", "T-2")  # outside the year ending 2026-03-05
     assert member.tier == "base"
+
+
+def test_spend_windows_stay_right_as_amounts_arrive_late_and_early():
+    history = SpendHistory()
+    amounts = [("2026-01-05", "10.00"), ("2026-01-09", "20.00"), ("2026-01-02", "5.00"),
+               ("2026-01-09", "-4.00"), ("2026-01-12", "7.50"), ("2026-01-01", "1.00")]
+    for number, (day, amount) in enumerate(amounts):
+        history.add(at(day), Decimal(amount))
+        copy = history.copy()
+        arrived = [(at(d), Decimal(a)) for d, a in amounts[:number + 1]]
+        for start, end in [("2025-12-31", "2026-01-31"), ("2026-01-02", "2026-01-09"),
+                           ("2026-01-05", "2026-01-05"), ("2026-01-09", "2026-01-12")]:
+            expected = sum((a for when, a in arrived if at(start) < when <= at(end)), Decimal("0.00"))
+            assert history.within(at(start), at(end)) == expected
+            assert copy.within(at(start), at(end)) == expected
+    assert history.within(at("2025-12-31"), at("2026-01-31")) == Decimal("39.50")
+    assert history.within(at("2026-01-02"), at("2026-01-09")) == Decimal("26.00")
