@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ app = typer.Typer(help="Tally, an event-sourced loyalty ledger.", no_args_is_hel
                   add_completion=False)
 console = Console()
 log = logging.getLogger("tally")
+IMPORT_WORKERS = min((os.cpu_count() or 1) + 1, 8)  # 2 cores: 1, 2, 3, 4 workers gave 6,600, 12,800, 15,700, 15,000 purchases/s
 
 
 def open_runtime(read_side: bool = False):
@@ -103,13 +105,22 @@ def demo(members: int = 3000) -> None:
 
 
 @app.command(name="import")
-def import_file(file: Path, batch: int = 1000) -> None:
+def import_file(file: Path, batch: int = 1000,
+                workers: int = typer.Option(IMPORT_WORKERS, min=1, help=(
+                    "Processes posting rows side by side, each member's rows in one of them "
+                    "in file order; 1 posts them in this process."))) -> None:
     """Import purchases from CSV (with a header) or NDJSON; safe to re-run."""
-    from tally.importer import run_import
+    from eventsourcing.persistence import PersistenceError
+
+    from tally.importer import ImportStopped, run_import
 
     runtime = open_runtime()
     try:
-        ok = run_import(runtime.ledger, file, console, batch)
+        ok = run_import(runtime.ledger, file, console, batch, workers, runtime.url)
+    except (ImportStopped, PersistenceError) as stopped:
+        console.print(f"[red]The import stopped:[/red] {stopped}. Rows posted so far stay "
+                      "posted; run the same import again to finish it (nothing counts twice).")
+        raise typer.Exit(2) from None
     finally:
         runtime.close()
     raise typer.Exit(0 if ok else 1)

@@ -3,6 +3,7 @@
 Every row is judged exactly as `POST /v1/transactions` would judge it (same validation, same
 idempotency key and body hash), so re-running an import after a crash, or importing rows a
 till already posted, counts nothing twice. Refused rows go to `<FILE>.refused.ndjson`.
+With `workers` above one, worker processes judge the rows side by side (import_workers.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 import io
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 from pydantic import ValidationError
@@ -62,28 +63,38 @@ def from_csv(record: dict[str, str]) -> dict[str, Any]:
     return {**row, "member": member}
 
 
-def run_import(ledger: Ledger, file: Path, console: Console, batch: int = 1000) -> bool:
-    """Imports the file; prints created / replayed / refused; True when nothing was refused."""
+class ImportStopped(Exception):
+    """An import could not go on (the database went away, a worker died); the rows posted
+    so far stay posted, and running the import again finishes it."""
+
+
+def run_import(ledger: Ledger, file: Path, console: Console, batch: int = 1000,
+               workers: int = 1, url: str | None = None) -> bool:
+    """Imports the file; prints created / replayed / refused; True when nothing was refused.
+    With `workers` > 1, that many processes post the rows, each on its own connection to
+    `url` (the ledger's database)."""
     actor = {"name": f"import:{file.name}", "role": "admin", "request_id": None}
-    counts, reasons = Counter(), Counter()
     side = file.with_name(file.name + ".refused.ndjson")
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]} rows/s"), TimeRemainingColumn())
     # An import makes almost no cyclic garbage (91 objects over 25,000 rows, measured), and the
     # collector would traverse the ledger's cached members again and again: it waits.
-    with Progress(*columns, console=console) as progress, side.open("wb") as refused, \
-            collector_paused():
+    with Progress(*columns, console=console) as progress, collector_paused():
         task = progress.add_task(f"Importing {file.name}", total=file.stat().st_size, rate="–")
-        pending: list[tuple[int, Any]] = []
-        for number, row, position in rows(file):
-            pending.append((number, row))
-            if len(pending) >= batch:
-                _post(ledger, pending, actor, counts, reasons, refused)
-                pending = []
-                elapsed = progress.tasks[0].elapsed or 1e-9
-                progress.update(task, completed=position,
-                                rate=f"{sum(counts.values()) / elapsed:,.0f}")
-        _post(ledger, pending, actor, counts, reasons, refused)
+
+        def advance(position: int, done: int) -> None:
+            elapsed = progress.tasks[0].elapsed or 1e-9
+            progress.update(task, completed=position, rate=f"{done / elapsed:,.0f}")
+
+        if workers > 1:
+            from tally.import_workers import import_in_workers  # it imports this module
+
+            if url is None:
+                raise ValueError("importing with workers needs the database's URL")
+            counts, reasons = import_in_workers(ledger, url, file, workers, batch, actor, side,
+                                                advance)
+        else:
+            counts, reasons = _import_here(ledger, file, batch, actor, side, advance)
         progress.update(task, completed=file.stat().st_size)
     _summary(console, counts, reasons, side)
     if not counts["refused"]:
@@ -91,8 +102,25 @@ def run_import(ledger: Ledger, file: Path, console: Console, batch: int = 1000) 
     return not counts["refused"]
 
 
-def _post(ledger: Ledger, pending: list[tuple[int, Any]], actor: dict[str, Any],
-          counts: Counter, reasons: Counter, refused: Any) -> None:
+def _import_here(ledger: Ledger, file: Path, batch: int, actor: dict[str, Any], side: Path,
+                 advance: Callable[[int, int], None]) -> tuple[Counter, Counter]:
+    counts, reasons = Counter(), Counter()
+    with side.open("wb") as refused:
+        pending: list[tuple[int, Any]] = []
+        for number, row, position in rows(file):
+            pending.append((number, row))
+            if len(pending) >= batch:
+                post_rows(ledger, pending, actor, counts, reasons, refused)
+                pending = []
+                advance(position, sum(counts.values()))
+        post_rows(ledger, pending, actor, counts, reasons, refused)
+    return counts, reasons
+
+
+def post_rows(ledger: Ledger, pending: list[tuple[int, Any]], actor: dict[str, Any],
+              counts: Counter, reasons: Counter, refused: Any) -> None:
+    """Posts (line number, row) pairs; counts them, and writes refused rows to `refused` in
+    line order."""
     orders, lines, refusals = [], [], []
     for number, row in pending:
         try:
