@@ -23,6 +23,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 _LATEST_SNAPSHOTS = SQL(
@@ -49,10 +50,9 @@ def insert_facts(cursor: Cursor, table: Identifier, stored: list[StoredEvent],
                     [e.topic for e in stored], [e.state for e in stored]))
 
 
-def _stored(row: dict[str, Any]) -> StoredEvent:
-    return StoredEvent(originator_id=row["originator_id"],
-                       originator_version=row["originator_version"],
-                       topic=row["topic"], state=bytes(row["state"]))
+def _stored(rows: list[tuple]) -> list[StoredEvent]:
+    return [StoredEvent(originator_id, version, topic, state)
+            for originator_id, version, topic, state in rows]
 
 
 @contextmanager
@@ -117,19 +117,20 @@ def load_many(app: Application, ids: Iterable[UUID],
     recorder = app.recorder
     found: dict[UUID, Any] = cache.take(ids) if cache is not None else {}
     missing = [i for i in ids if i not in found]
-    with recorder.datastore.transaction(commit=False) as cursor:
+    # binary tuples: as text, every state came over in hex, twice its size, into a dict
+    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
         if app.snapshots is not None and missing:
             table = Identifier(recorder.datastore.schema, app.snapshots.recorder.events_table_name)
-            cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (missing,))
-            for row in cursor.fetchall():
-                found[row["originator_id"]] = app.mapper.to_domain_event(_stored(row)).mutate(None)
+            cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (missing,), binary=True)
+            for snapshot in _stored(cursor.fetchall()):
+                found[snapshot.originator_id] = app.mapper.to_domain_event(snapshot).mutate(None)
         table = Identifier(recorder.datastore.schema, recorder.events_table_name)
         after = [found[i].version if i in found else 0 for i in ids]
-        cursor.execute(_EVENTS_AFTER.format(table=table), (ids, after))
-        rows = cursor.fetchall()
+        cursor.execute(_EVENTS_AFTER.format(table=table), (ids, after), binary=True)
+        rows = _stored(cursor.fetchall())
     events: dict[UUID, list[Any]] = defaultdict(list)
     for row in rows:
-        events[row["originator_id"]].append(app.mapper.to_domain_event(_stored(row)))
+        events[row.originator_id].append(app.mapper.to_domain_event(row))
     for aggregate_id, stream in events.items():
         aggregate = found.get(aggregate_id)
         for event in stream:
