@@ -95,7 +95,7 @@ def run_import(ledger: Ledger, file: Path, console: Console, batch: int = 1000,
                                                 advance)
         else:
             counts, reasons = _import_here(ledger, file, batch, actor, side, advance)
-        progress.update(task, completed=file.stat().st_size)
+        advance(file.stat().st_size, sum(counts.values()))
     _summary(console, counts, reasons, side)
     if not counts["refused"]:
         side.unlink()
