@@ -229,8 +229,16 @@ class LedgerCore(Application):
                     cache.put(aggregate_id, aggregate)
         return recordings
 
+    def serving_no_requests(self) -> None:
+        """For a process that serves no requests (an import worker): members are not kept for
+        requests, so bulk work keeps the members it saved as they are instead of copying each
+        (5% of a worker's time)."""
+        self.repository.cache = None
+
     def forget(self, aggregate_ids: Iterable[UUID]) -> None:
         """Drops cached aggregates, so they are next read from the store."""
+        if self.repository.cache is None:
+            return
         for aggregate_id in aggregate_ids:
             try:
                 self.repository.cache.get(aggregate_id, evict=True)

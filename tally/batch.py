@@ -93,7 +93,10 @@ class BatchUseCases(PurchaseUseCases):
         except IntegrityError:
             chunk.results = [self._post_alone(order) for order in chunk.orders]
             return False
-        self.bulk_cache.keep(chunk.saved_members())
+        if self.repository.cache is not None:  # requests are handed the objects saved
+            self.bulk_cache.keep(chunk.saved_members())
+        else:  # a process serving no requests: nothing else holds them
+            self.bulk_cache.give_back(chunk.saved_members())
         self.bulk_cache.give_back(chunk.unchanged())
         return True
 

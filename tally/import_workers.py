@@ -44,6 +44,7 @@ def _work(url: str, inbox: Any, results: Any, part: Path, actor: dict[str, Any])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     try:
         runtime = start(Settings(database_url=url, pool_size=4))
+        runtime.ledger.serving_no_requests()
     except BaseException as failure:  # noqa: BLE001 - the parent reports it and stops
         results.put(("failed", f"{type(failure).__name__}: {failure}"))
         return
