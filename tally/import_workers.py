@@ -122,8 +122,11 @@ class Workers:
 
     def stop(self) -> None:
         """Ends every worker: at once if the import stopped, else once each has closed."""
+        stopped = self.finished < len(self.processes)
+        for inbox in self.inboxes if stopped else ():
+            inbox.cancel_join_thread()  # rows no one will read: exit without sending them
         for process in self.processes:
-            if self.finished < len(self.processes) and process.is_alive():
+            if stopped and process.is_alive():
                 process.terminate()
             process.join(timeout=10)
             if process.is_alive():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal
+import subprocess
+import sys
+from pathlib import Path
 
 import orjson
 import pytest
@@ -112,3 +114,27 @@ def test_workers_that_cannot_reach_the_database_stop_the_import_with_a_reason(
     with pytest.raises(ImportStopped, match="tally_no_such_database"):
         run_import(ledger, tmp_path / "sales.ndjson", QUIET, workers=2, url=elsewhere)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sales.ndjson", "sales.ndjson.refused.ndjson"]
+
+
+def test_a_stopped_import_lets_its_process_exit(database_url, tmp_path):
+    """Rows handed to workers that died were left in the queues' pipes; the process then
+    waited for ever, at exit, to finish sending them."""
+    script = tmp_path / "stopping.py"
+    script.write_text(
+        "import io, sys\nfrom pathlib import Path\nimport orjson\nfrom rich.console import Console\n"
+        "from tally.importer import ImportStopped, run_import\n"
+        "if __name__ == '__main__':\n"
+        "    file = Path(sys.argv[1])\n"
+        "    file.write_bytes(b''.join(orjson.dumps({'transaction_id': f'S-{n}', 'channel': 'pos',"
+        " 'amount': '1.00', 'currency': 'CNY', 'member': {'member_id': '00000000-0000-4000-8000-%012d' % n}})"
+        " + b'\\n' for n in range(20000)))\n"
+        "    try:\n"
+        "        run_import(None, file, Console(file=io.StringIO()), batch=1000, workers=2, url=sys.argv[2])\n"
+        "    except ImportStopped as stopped:\n"
+        "        print('stopped:', stopped)\n")
+    elsewhere = database_url.rsplit("/", 1)[0] + "/tally_no_such_database"
+    finished = subprocess.run([sys.executable, str(script), str(tmp_path / "rows.ndjson"), elsewhere],
+                              capture_output=True, text=True, timeout=60,
+                              cwd=Path(__file__).resolve().parents[2])
+    assert (finished.returncode, finished.stdout.startswith("stopped:")) == (0, True)
+    assert "tally_no_such_database" in finished.stdout
