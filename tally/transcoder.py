@@ -12,7 +12,7 @@ import dataclasses
 import functools
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from eventsourcing.persistence import Transcoder
@@ -94,33 +94,8 @@ def _tagged(value: dict) -> Any:
         if "__t" in value:
             return _moment_of(value["__t"])
     elif "__v" in value and "f" in value:
-        return _builder(value["__v"])(_untag(value["f"]))
+        return resolve_topic(value["__v"])(**_untag(value["f"]))
     return value
-
-
-@functools.cache
-def _builder(topic: str) -> Callable[[dict[str, Any]], Any]:
-    """How a stored value dataclass is rebuilt from its fields.
-
-    A plain dataclass (no __post_init__, no slots) given exactly its fields gets them set
-    directly, which is all its __init__ would do; a frozen one's __init__ sets them one by one
-    through object.__setattr__, a fifth of reading a member's snapshot (a Lot per grant).
-    Anything else (fields missing or unknown, a class with its own checks) goes through
-    __init__, which fills defaults or refuses.
-    """
-    cls = resolve_topic(topic)
-    if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
-        return lambda fields: cls(**fields)
-    names = frozenset(field.name for field in dataclasses.fields(cls) if field.init)
-
-    def build(fields: dict[str, Any]) -> Any:
-        if fields.keys() != names:
-            return cls(**fields)
-        value = object.__new__(cls)
-        value.__dict__.update(fields)
-        return value
-
-    return build
 
 
 class OrjsonTranscoder(Transcoder):
