@@ -35,7 +35,7 @@ def _plain(value: Any) -> Any:
     if type(value) in _SCALARS:
         return value
     if hasattr(type(value), "__dataclass_fields__"):  # a lot: its fields, without deep copies
-        return {name: _plain(item) for name, item in vars(value).items()}
+        return {name: _plain(getattr(value, name)) for name in type(value).__dataclass_fields__}
     if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
