@@ -78,7 +78,7 @@ class BatchUseCases(PurchaseUseCases):
                     if not self._settle(saving):  # `chunk` was judged on facts the store refused
                         chunk = self._judge(chunk.orders, after=None)
                     results += saving.results
-                chunk.saving = saver.submit(self.save, *chunk.changed.values())
+                chunk.saving = saver.submit(self.save, *chunk.changed.values(), bulk=True)
                 saving = chunk
             if saving is not None:
                 self._settle(saving)

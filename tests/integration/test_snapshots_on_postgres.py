@@ -1,7 +1,9 @@
-"""Member snapshots: written every 25 facts, in binary, and read back as the member."""
+"""Member snapshots: written every 100 facts by requests and every 25 by bulk work, in binary,
+and read back as the member."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from uuid import UUID
 
 import orjson
@@ -9,10 +11,10 @@ import psycopg
 
 from domain.member_facts import NEXT_TIMER
 
-from tests.integration.ledgers import open_ledger
+from tests.integration.ledgers import ACTOR, at, open_ledger
 
 
-def test_a_member_is_snapshotted_every_25_facts_and_restored_from_the_latest(
+def test_a_member_is_snapshotted_every_hundred_facts_and_restored_from_the_latest(
         shop, database_url):
     member = shop.enroll()
     for day in range(1, 251):
@@ -22,18 +24,18 @@ def test_a_member_is_snapshotted_every_25_facts_and_restored_from_the_latest(
         stored = conn.execute("SELECT originator_version, topic, state "
                               "FROM ledger_snapshots WHERE originator_id = %s "
                               "ORDER BY originator_version", (member_id,)).fetchall()
-    assert [row[:2] for row in stored] == [(version, "eventsourcing.domain:Snapshot")
-                                           for version in range(25, 251, 25)]
+    assert [row[:2] for row in stored] == [(100, "eventsourcing.domain:Snapshot"),
+                                           (200, "eventsourcing.domain:Snapshot")]
     states = [orjson.loads(row[2])["state"] for row in stored]
-    assert [len(state["lots"]) for state in states] == list(range(24, 250, 25))
+    assert [len(state["lots"]) for state in states] == [99, 199]
     assert not any(NEXT_TIMER in state for state in states)  # remembered, never stored
-    assert {state["class_version"] for state in states} == {2}
-    assert [len(state["spend"]["f"]["moments"]) for state in states] == list(range(24, 250, 25))
+    assert [(state["class_version"], len(state["spend"]["f"]["moments"])) for state in states] \
+        == [(2, 99), (2, 199)]
     expected = shop.ledger.document(shop.ledger.member(member_id))
-    with psycopg.connect(database_url) as conn:  # only snapshot 250 can say what came before
+    with psycopg.connect(database_url) as conn:  # only snapshot 200 can say what came before
         conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "
-                     "AND originator_version <= 250", (member_id,))
-    fresh = open_ledger(database_url)  # nothing cached: the member comes from snapshot 250
+                     "AND originator_version <= 200", (member_id,))
+    fresh = open_ledger(database_url)  # nothing cached: the member comes from snapshot 200
     try:
         restored = fresh.member(member_id)
         assert (restored.version, restored.available, len(restored.lots)) == (251, 750, 250)
@@ -50,13 +52,13 @@ def test_a_snapshot_stored_before_spend_histories_is_read_as_one(shop, database_
     member_id = UUID(member["member_id"])
     expected = shop.ledger.document(shop.ledger.member(member_id))
     with psycopg.connect(database_url) as conn:  # snapshot 100 rewritten as version 1 stored it
-        state = orjson.loads(conn.execute("SELECT state FROM ledger_snapshots WHERE originator_id = %s"
-                                          " AND originator_version = 100", (member_id,)).fetchone()[0])
+        state = orjson.loads(conn.execute("SELECT state FROM ledger_snapshots WHERE "
+                                          "originator_id = %s", (member_id,)).fetchone()[0])
         spend = state["state"].pop("spend")["f"]
         del state["state"]["class_version"]
         state["state"]["spend"] = [list(pair) for pair in zip(spend["moments"], spend["amounts"])][::-1]
-        conn.execute("UPDATE ledger_snapshots SET state = %s WHERE originator_id = %s "
-                     "AND originator_version = 100", (orjson.dumps(state), member_id))
+        conn.execute("UPDATE ledger_snapshots SET state = %s WHERE originator_id = %s",
+                     (orjson.dumps(state), member_id))
         conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "
                      "AND originator_version <= 100", (member_id,))
     fresh = open_ledger(database_url)
@@ -67,5 +69,26 @@ def test_a_snapshot_stored_before_spend_histories_is_read_as_one(shop, database_
         assert fresh.document(restored) == expected
         # the clock stands at 2026-01-01: the three purchases on that day are the window
         assert expected["tier"]["qualifying_spend"] == "9.00"
+    finally:
+        fresh.close()
+
+
+def test_bulk_work_snapshots_a_member_every_25_facts_and_requests_every_100(shop, database_url):
+    member = shop.enroll()
+    shop.ledger.post_purchases([dict(
+        transaction_id=f"B-{n}", channel="web", store_id=None, member_id=member["member_id"],
+        identity=None, amount=Decimal("3.00"), currency="CNY", items=[],
+        occurred_at=at(f"2026-02-{n % 28 + 1:02d}"), actor=ACTOR, request_hash=f"B-{n}")
+        for n in range(60)])  # versions 2-61 in one save: it crossed 25, the member is kept at 61
+    for day in range(1, 41):  # versions 62-101: single posts cross 75 (no) and 100
+        shop.buy(member, "3.00", f"2026-03-{day % 28 + 1:02d}")
+    with psycopg.connect(database_url) as conn:
+        versions = [row[0] for row in conn.execute(
+            "SELECT originator_version FROM ledger_snapshots WHERE originator_id = %s "
+            "ORDER BY originator_version", (UUID(member["member_id"]),))]
+    assert versions == [61, 100]
+    fresh = open_ledger(database_url)
+    try:
+        assert fresh.member(member["member_id"]).available == 300
     finally:
         fresh.close()
