@@ -45,12 +45,9 @@ class SpendHistory:
         self.moments.insert(at, when)
         self.amounts.insert(at, amount)
         totals = self.__dict__.get("_totals")
-        if totals is not None:
-            if at == len(totals) - 1:
-                totals.append(totals[-1] + amount)
-            else:  # a late amount: the totals after it move
-                del totals[at + 1:]
-                self._total_from(at)
+        if totals is not None:  # the totals from it on move (one, for the latest amount)
+            del totals[at + 1:]
+            self._total_from(at)
 
     def within(self, start: datetime, end: datetime) -> Decimal:
         """The sum of the amounts that occurred in (start, end]."""

@@ -199,7 +199,8 @@ class LedgerCore(Application):
         except IntegrityError:  # a copy was stale (another process wrote): read it afresh
             self.forget(facts.aggregates)
             raise
-        self._take_snapshots(facts, self.bulk_snapshotting_intervals if bulk else None)
+        self._take_snapshots(facts, self.bulk_snapshotting_intervals if bulk
+                             else self.snapshotting_intervals)
         self._notify(recordings)
         return recordings
 
@@ -214,7 +215,7 @@ class LedgerCore(Application):
         except IntegrityError:
             self.forget(facts.aggregates)
             raise
-        snapshots = self._snapshots_due(facts)
+        snapshots = self._snapshots_due(facts, self.snapshotting_intervals)
         if snapshots:
             await anyio.to_thread.run_sync(self.snapshots.put, snapshots)
         self._notify(recordings)
@@ -258,7 +259,7 @@ class LedgerCore(Application):
 
 
     def _take_snapshots(self, processing_event: ProcessingEvent,
-                        intervals: dict[type, int] | None = None) -> None:
+                        intervals: dict[type, int]) -> None:
         """Snapshots a saved member from memory when it crosses an interval.
 
         The library re-reads the aggregate from the store to snapshot it (~25 ms for a
@@ -269,8 +270,8 @@ class LedgerCore(Application):
             self.snapshots.put(snapshots)
 
     def _snapshots_due(self, processing_event: ProcessingEvent,
-                       intervals: dict[type, int] | None = None) -> list[Snapshot]:
-        crossed, intervals = {}, intervals or self.snapshotting_intervals
+                       intervals: dict[type, int]) -> list[Snapshot]:
+        crossed = {}
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = intervals.get(type(aggregate))

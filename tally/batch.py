@@ -93,10 +93,8 @@ class BatchUseCases(PurchaseUseCases):
         except IntegrityError:
             chunk.results = [self._post_alone(order) for order in chunk.orders]
             return False
-        if self.repository.cache is not None:  # requests are handed the objects saved
-            self.bulk_cache.keep(chunk.saved_members())
-        else:  # a process serving no requests: nothing else holds them
-            self.bulk_cache.give_back(chunk.saved_members())
+        # the objects saved are handed to requests, unless this process serves none
+        self.bulk_cache.keep(chunk.saved_members(), copying=self.repository.cache is not None)
         self.bulk_cache.give_back(chunk.unchanged())
         return True
 

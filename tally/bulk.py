@@ -92,8 +92,9 @@ class AggregateCache:
     def take(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
         return {i: aggregate for i in ids if (aggregate := self.items.pop(i, None)) is not None}
 
-    def keep(self, saved: Iterable[Any]) -> None:
-        self.give_back(copy.deepcopy(aggregate) for aggregate in saved)
+    def keep(self, saved: Iterable[Any], copying: bool = True) -> None:
+        """Keeps aggregates just saved: copies of them, unless nothing else holds them."""
+        self.give_back((copy.deepcopy(aggregate) for aggregate in saved) if copying else saved)
 
     def give_back(self, unchanged: Iterable[Any]) -> None:
         for aggregate in unchanged:

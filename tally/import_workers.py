@@ -30,7 +30,7 @@ import orjson
 from domain.guards import IdentityClaim
 from domain.identities import normalise
 from tally.bulk import collector_paused, load_many
-from tally.importer import ImportStopped, post_rows, rows
+from tally.importer import ImportStopped, batches, post_rows
 
 ROUNDS_AHEAD = 4  # batches a worker may have waiting: memory stays flat on a large file
 HOLDERS_KEPT = 200_000  # identities whose holder the parent remembers
@@ -217,15 +217,10 @@ def import_in_workers(ledger: Any, url: str, file: Path, workers: int, batch: in
     are left in `side`. `advance(bytes read, rows done)` reports progress."""
     pool, sharer = Workers(url, workers, side, actor), Sharer(ledger, workers)
     try:
-        pending: list[tuple[int, Any]] = []
-        for number, row, position in rows(file):
-            pending.append((number, row))
-            if len(pending) >= batch * workers:
-                pool.send(sharer.share(pending))
-                pending = []
-                pool.collect()
-                advance(position, sum(pool.counts.values()))
-        pool.send(sharer.share(pending))
+        for pending, position in batches(file, batch * workers):
+            pool.send(sharer.share(pending))
+            pool.collect()
+            advance(position, sum(pool.counts.values()))
         pool.finish()
     finally:
         pool.stop()

@@ -106,15 +106,23 @@ def _import_here(ledger: Ledger, file: Path, batch: int, actor: dict[str, Any], 
                  advance: Callable[[int, int], None]) -> tuple[Counter, Counter]:
     counts, reasons = Counter(), Counter()
     with side.open("wb") as refused:
-        pending: list[tuple[int, Any]] = []
-        for number, row, position in rows(file):
-            pending.append((number, row))
-            if len(pending) >= batch:
-                post_rows(ledger, pending, actor, counts, reasons, refused)
-                pending = []
-                advance(position, sum(counts.values()))
-        post_rows(ledger, pending, actor, counts, reasons, refused)
+        for pending, position in batches(file, batch):
+            post_rows(ledger, pending, actor, counts, reasons, refused)
+            advance(position, sum(counts.values()))
     return counts, reasons
+
+
+def batches(file: Path, size: int) -> Iterator[tuple[list[tuple[int, Any]], int]]:
+    """The file's (line number, row) pairs, `size` at a time, each batch with the bytes read
+    by then; the last one may be short, or empty."""
+    pending: list[tuple[int, Any]] = []
+    position = 0
+    for number, row, position in rows(file):
+        pending.append((number, row))
+        if len(pending) >= size:
+            yield pending, position
+            pending = []
+    yield pending, position
 
 
 def post_rows(ledger: Ledger, pending: list[tuple[int, Any]], actor: dict[str, Any],
