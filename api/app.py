@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 
 from api import problems
+from api.bodies import add_documented_bodies
 from api.deps import NotReady, route_refusal
 from api.metrics import Metrics
 from api.routers import health, ledger, maintenance, members, movements, program, timeline, transactions
@@ -33,6 +34,7 @@ def create_app(runtime: Any = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     problems.install(app, route_refusal)
+    add_documented_bodies(app)
     app.add_exception_handler(NotReady, problems.unavailable)
     app.add_middleware(Measured, metrics=app.state.metrics)
     if runtime is not None:

@@ -6,6 +6,7 @@ on every fact it causes, is {"name": "key:<sha256 prefix>", "role", "request_id"
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ class NotReady(Exception):
     """The ledger is still starting (migrating); answered 503 like a database outage."""
 
 
+@functools.lru_cache(maxsize=1024)
 def key_name(key: str) -> str:
     return "key:" + hashlib.sha256(key.encode()).hexdigest()[:8]
 
@@ -48,16 +50,21 @@ def allowed(*roles: str) -> Any:
     admitted = frozenset(roles) | {"admin"}
 
     async def caller(request: Request) -> dict[str, Any]:  # async: no thread hop for a lookup
-        refused = refusal(request, admitted)
-        if refused is not None:
-            raise HTTPException(STATUS[refused[0]], refused[1])
-        key = _key_of(request)
-        held = request.app.state.keys[key]
-        role = min(held & admitted, key=lambda granted: (granted == "admin", granted))
-        return {"name": key_name(key), "role": role, "request_id": request.state.request_id}
+        return actor_of(request, admitted)
 
     caller.roles = admitted  # read by the validation handler: 401/403 come before 422
     return Depends(caller)
+
+
+def actor_of(request: Request, admitted: frozenset[str]) -> dict[str, Any]:
+    """The caller's actor if its key holds one of the `admitted` roles; else a 401 or 403."""
+    refused = refusal(request, admitted)
+    if refused is not None:
+        raise HTTPException(STATUS[refused[0]], refused[1])
+    key = _key_of(request)
+    held = request.app.state.keys[key]
+    role = min(held & admitted, key=lambda granted: (granted == "admin", granted))
+    return {"name": key_name(key), "role": role, "request_id": request.state.request_id}
 
 
 def route_refusal(request: Request) -> ProblemJson | None:
@@ -71,15 +78,20 @@ def route_refusal(request: Request) -> ProblemJson | None:
     return None
 
 
-async def get_ledger(request: Request) -> Ledger:
+def ledger_of(request: Request) -> Ledger:
     runtime = request.app.state.runtime
     if runtime is None:
         raise NotReady()
     return runtime.ledger
 
 
+async def get_ledger(request: Request) -> Ledger:
+    return ledger_of(request)
+
+
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
-Writer = Annotated[dict, allowed("pos", "support")]          # enrol, post, redeem, activities
+WRITING = frozenset({"pos", "support", "admin"})
+Writer = Annotated[dict, allowed(*WRITING)]                   # enrol, post, redeem, activities
 Reader = Annotated[dict, allowed("pos", "support", "finance")]  # read members
 Support = Annotated[dict, allowed("support")]                 # adjustments, identities, merge
 Historian = Annotated[dict, allowed("support", "finance")]    # timeline

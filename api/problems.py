@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from api.bodies import json_media
 from api.responses import ProblemJson
 from domain.errors import LedgerError
 
@@ -88,11 +89,6 @@ def field_problems(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, st
     return "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields
 
 
-def _sent_as_json(request: Request) -> bool:
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
-
-
 def validation_problem(errors: list[dict[str, Any]]) -> ProblemJson:
     detail, fields = field_problems(errors)
     return problem("validation_error", detail, errors=fields)
@@ -116,7 +112,7 @@ def install(app: FastAPI, authorise: Any) -> None:
         if refusal is not None:
             return refusal
         errors = list(error.errors())
-        if not _sent_as_json(request) and any(e.get("loc") == ("body",) for e in errors):
+        if not json_media(request.headers.get("content-type", "")) and any(e.get("loc") == ("body",) for e in errors):
             return problem("validation_error", NOT_JSON,
                            errors=[{"field": "body", "message": NOT_JSON}])
         return validation_problem(errors)

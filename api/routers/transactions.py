@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import ValidationError
 
-from api.deps import LedgerDep, Writer
+from api.bodies import documented_body, json_body
+from api.deps import WRITING, LedgerDep, Writer, actor_of, ledger_of
 from api.documents import BatchPublic, PurchasePublic, ReturnPublic, replay_of
 from api.models import PurchaseCreate, ReturnCreate
 from api.problems import documented, field_problems
@@ -34,9 +35,15 @@ def order_of(body: PurchaseCreate, ledger: Any, actor: dict[str, Any]) -> dict[s
 @router.post("", status_code=201, response_model=PurchasePublic,
              responses={**documented("member_not_found", "identity_not_found",
                                      "idempotency_conflict", "member_merged", "busy"),
-                        **replay_of(PurchasePublic)})
-async def post_purchase(body: PurchaseCreate, ledger: LedgerDep, actor: Writer) -> Json:
+                        **replay_of(PurchasePublic)},
+             openapi_extra=documented_body(PurchaseCreate))
+async def post_purchase(request: Request) -> Json:
     """Records a purchase once per (channel, transaction_id) and answers the points earned."""
+    # Tills' hottest path: no dependencies and no body parameter, ~45 us less of the server's
+    # GIL per purchase than `actor: Writer, body: PurchaseCreate` (api/bodies.py)
+    ledger = ledger_of(request)  # 503 while starting, then 401/403, then 422
+    actor = actor_of(request, WRITING)
+    body = await json_body(request, PurchaseCreate)
     outcome = await ledger.post_purchase_soon(**order_of(body, ledger, actor))
     return created_or_replayed(outcome.body, outcome.replayed)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from uuid import UUID
 
+import pytest
+
 from tests.e2e.conftest import KEYS, auth
 
 CLIENT_ID = "ABCDEF00-0000-4000-8000-00000000000A"
@@ -70,3 +72,36 @@ def test_a_method_a_route_does_not_have_is_405_with_allow(client):
     answer = client.delete("/healthz")
     assert (answer.status_code, answer.json()["code"]) == (405, "method_not_allowed")
     assert answer.headers["Allow"] == "GET"
+
+
+MALFORMED = [
+    (b'{"amount": }', {"content-type": "application/json"}),
+    (b"{}", {}),                                                  # JSON, but not said to be
+    (b"", {"content-type": "application/json"}),
+    (b"[1, 2]", {"content-type": "application/json"}),
+    (b'"text"', {"content-type": "application/problem+json"}),
+    (b"NaN", {"content-type": "application/json; charset=utf-8"}),  # json accepts, orjson not
+]
+
+
+@pytest.mark.parametrize(("content", "headers"), MALFORMED)
+def test_the_purchase_route_reading_its_own_body_refuses_it_as_a_body_parameter_would(
+        client, content, headers):
+    """POST /v1/transactions reads its body itself (api/bodies.py); POST
+    /v1/members/{id}/redemptions has a FastAPI body parameter: the same bytes, the same 422."""
+    member = client.post("/v1/members", json={}, headers=auth("pos")).json()["member_id"]
+    answers = [client.post(path, content=content, headers={**auth("pos"), **headers})
+               for path in ("/v1/transactions", f"/v1/members/{member}/redemptions")]
+    assert [answer.status_code for answer in answers] == [422, 422]
+    own, parameter = (answer.json()["errors"] for answer in answers)
+    assert own == parameter and own[0]["field"] == "body"
+
+
+def test_the_purchase_body_is_documented_where_its_reference_points(client):
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/v1/transactions"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PurchaseCreate"}
+    purchase = spec["components"]["schemas"]["PurchaseCreate"]
+    assert {"transaction_id", "channel", "amount", "member"} <= set(purchase["required"])
+    assert purchase["properties"]["member"] == {"$ref": "#/components/schemas/MemberRef"}
