@@ -6,8 +6,9 @@ of the batch size (or the newest id, if lower), so read models at different posi
 step after one batch and then ask for the same batches. Notification ids become visible in
 order (the event store inserts under a table lock): every id up to the newest one seen is
 there to be read, so a batch ends at its boundary (whatever topic that id has) and only the
-member facts in it are fetched. A batch that reaches its boundary is kept for the other read
-models; one still filling up is read again by each.
+member facts in it are fetched. Every batch read is kept for the other read models, even one
+short of its boundary (the newest id then): stored facts never change, so it stays true, and
+read models polling side by side read a live ledger's facts once, not once each.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Feed:
             self._forget(position)
             loading.set_exception(failure)
             raise
-        if batch is None or batch.last != self._boundary(position):
+        if batch is None:
             self._forget(position)
         loading.set_result(batch)
         return batch
