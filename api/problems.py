@@ -108,6 +108,8 @@ def install(app: FastAPI, authorise: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     def bad_request(request: Request, error: RequestValidationError) -> ProblemJson:
+        if request.app.state.runtime is None:  # still starting: no keys to check yet
+            return unavailable(request, error)
         refusal = authorise(request)  # 401 and 403 come before 422
         if refusal is not None:
             return refusal

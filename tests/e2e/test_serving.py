@@ -26,10 +26,14 @@ def test_the_api_answers_503_until_a_started_ledger_is_attached(runtime):
     with TestClient(app) as client:
         starting = client.get("/healthz")
         write = client.post("/v1/members", json={}, headers=auth("pos"))
+        malformed = [client.post(path, content=b"{",
+                                 headers={**auth("pos"), "content-type": "application/json"})
+                     for path in ("/v1/members", "/v1/transactions")]
         attach(app, runtime)
         ready = client.get("/healthz")
     assert (starting.status_code, starting.headers["Retry-After"]) == (503, "1")
     assert (write.status_code, write.json()["code"]) == (503, "unavailable")
+    assert [answer.status_code for answer in malformed] == [503, 503]  # not 401: no keys yet
     assert (ready.status_code, ready.json()) == (200, {"status": "ok", "database": "ok"})
 
 
