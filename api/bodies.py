@@ -1,9 +1,9 @@
 """JSON bodies read by the endpoint itself, for the routes tills call most.
 
-A FastAPI body parameter costs ~50 us of the server's one GIL per request (reading the
-content type with the email package, the json module, a TypeAdapter around the model);
-`json_body` gives the same value and the same 422s for ~10 us (bench/, in-process ASGI
-calls). The route documents its body with `documented_body`, since FastAPI no longer sees it.
+A FastAPI body parameter (the content type read with the email package, the json module, a
+TypeAdapter around the model) and the key and ledger dependencies cost ~45 us of the server's
+one GIL per purchase (in-process ASGI calls, bench/); `json_body` gives the same value and the
+same 422s. The route documents its body with `documented_body`, since FastAPI no longer sees it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
 DOCUMENTED: dict[str, type[BaseModel]] = {}  # bodies to add to the OpenAPI components
-_ABSENT = object()
 
 
 def documented_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -32,12 +31,10 @@ async def json_body(request: Request, model: type[Model]) -> Model:
     """The body as `model`, refused as FastAPI refuses a body parameter: not JSON (by content
     type or by syntax), missing, or invalid, each a RequestValidationError located in "body"."""
     raw = await request.body()
-    body: Any = _ABSENT
-    if raw:
-        body = _decoded(raw) if json_media(request.headers.get("content-type", "")) else raw
-    if body is _ABSENT:
+    if not raw:
         raise RequestValidationError([{"type": "missing", "loc": ("body",),
                                        "msg": "Field required", "input": None}])
+    body = _decoded(raw) if json_media(request.headers.get("content-type", "")) else raw
     try:
         return model.model_validate(body, from_attributes=True)  # as FastAPI validates a body
     except ValidationError as refusal:

@@ -32,11 +32,19 @@ def _key_of(request: Request) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
+def _held(request: Request) -> tuple[str | None, frozenset[str] | None]:
+    """The caller's key and the roles it holds (None for no key or an unknown one)."""
+    key = _key_of(request)
+    return key, request.app.state.keys.get(key) if key else None
+
+
 def refusal(request: Request, roles: frozenset[str]) -> tuple[str, str] | None:
     """(code, detail) of a 401 for a missing or unknown key or a 403 for a key without
     any of `roles`; None when the caller may go on."""
-    key = _key_of(request)
-    held = request.app.state.keys.get(key) if key else None
+    return _refused(_held(request)[1], roles)
+
+
+def _refused(held: frozenset[str] | None, roles: frozenset[str]) -> tuple[str, str] | None:
     if not held:
         return "unauthenticated", "send Authorization: Bearer <key> with a known key"
     if not held & roles:
@@ -58,11 +66,10 @@ def allowed(*roles: str) -> Any:
 
 def actor_of(request: Request, admitted: frozenset[str]) -> dict[str, Any]:
     """The caller's actor if its key holds one of the `admitted` roles; else a 401 or 403."""
-    refused = refusal(request, admitted)
+    key, held = _held(request)
+    refused = _refused(held, admitted)
     if refused is not None:
         raise HTTPException(STATUS[refused[0]], refused[1])
-    key = _key_of(request)
-    held = request.app.state.keys[key]
     role = min(held & admitted, key=lambda granted: (granted == "admin", granted))
     return {"name": key_name(key), "role": role, "request_id": request.state.request_id}
 

@@ -114,7 +114,8 @@ def install(app: FastAPI, authorise: Any) -> None:
         if refusal is not None:
             return refusal
         errors = list(error.errors())
-        if not json_media(request.headers.get("content-type", "")) and any(e.get("loc") == ("body",) for e in errors):
+        sent_as_json = json_media(request.headers.get("content-type", ""))
+        if not sent_as_json and any(error.get("loc") == ("body",) for error in errors):
             return problem("validation_error", NOT_JSON,
                            errors=[{"field": "body", "message": NOT_JSON}])
         return validation_problem(errors)
