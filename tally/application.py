@@ -185,6 +185,16 @@ class LedgerCore(Application):
         self.bulk_cache = AggregateCache()
         self.committer = GroupCommitter(self._record)
 
+    def construct_factory(self, env: Any) -> Any:
+        """The library's factory; its connection pool, not opened yet, is given the session
+        options of `POSTGRES_SESSION_OPTIONS` (tally/storage.py) for every connection."""
+        factory = super().construct_factory(env)
+        options = env.get("POSTGRES_SESSION_OPTIONS")
+        datastore = getattr(factory, "datastore", None)  # none in the in-memory store
+        if options and datastore is not None:
+            datastore.pool.kwargs["options"] = options
+        return factory
+
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
 

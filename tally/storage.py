@@ -5,6 +5,7 @@ Only this module, bulk.py and projections/ talk to psycopg directly.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def embedded_url(directory: Path) -> str:
     return pgserver.get_server(directory, cleanup_mode=None).get_uri()
 
 
+def session_options() -> str:
+    """libpq `options` for every connection Tally opens: PGOPTIONS if set, then JIT off.
+
+    PostgreSQL's JIT compiler, triggered by the events table's row estimates, spent ~30 ms
+    compiling each multi-id load of an import (half of PostgreSQL's CPU there, bench/).
+    Migration 0002 turns it off for the database, but a database copied from a template,
+    restored from a dump or owned by someone else does not keep or take that setting; a
+    session setting needs no privilege and goes wherever the connection goes.
+    """
+    return " ".join(filter(None, (os.environ.get("PGOPTIONS", "").strip(), "-c jit=off")))
+
+
 def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:
     """The eventsourcing library's settings for a postgresql:// URL (TCP or unix socket).
 
@@ -67,17 +80,19 @@ def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:
         "POSTGRES_PRE_PING": "n",  # a broken connection is retried once instead (tally/application.py)
         "POSTGRES_LOCK_TIMEOUT": "5",  # seconds a save waits for the events table's lock
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",  # seconds
+        "POSTGRES_SESSION_OPTIONS": session_options(),  # Tally's, see LedgerCore
     }
 
 
 def connect(url: str, **options: object) -> psycopg.Connection:
     """One connection (options go to psycopg.connect, e.g. autocommit=True)."""
-    return psycopg.connect(url, connect_timeout=5, **options)
+    return psycopg.connect(url, connect_timeout=5, options=session_options(), **options)
 
 
 def open_pool(url: str, size: int = 4, name: str = "reads") -> ConnectionPool:
     """A pool of autocommit connections for read-model queries; it reconnects by itself
     after an outage, and `pool.connection()` raises PoolTimeout after 5 s without one."""
     return ConnectionPool(url, min_size=1, max_size=size, name=name, open=True, timeout=5,
-                          kwargs={"connect_timeout": 5, "autocommit": True},
+                          kwargs={"connect_timeout": 5, "autocommit": True,
+                                  "options": session_options()},
                           check=ConnectionPool.check_connection)

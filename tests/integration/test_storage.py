@@ -8,12 +8,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import tuple_row
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
 
 from migrations import apply_migrations, migration_files
 from tally.settings import Settings
-from tally.storage import database_url, embedded_url, eventsourcing_env, open_pool
+from tally.ledger import Ledger
+from tally.storage import connect, database_url, embedded_url, eventsourcing_env, open_pool
 
 SHIPPED = [name for _, name, _ in migration_files()]
 
@@ -94,14 +96,16 @@ def test_on_a_connection_in_a_transaction_the_callers_rollback_undoes_them(empty
     assert not table_exists(empty_database_url, "schema_migrations")
 
 
-def test_a_tcp_url_gives_every_event_store_setting():
+def test_a_tcp_url_gives_every_event_store_setting(monkeypatch):
+    monkeypatch.delenv("PGOPTIONS", raising=False)
     assert eventsourcing_env("postgresql://u:p@h:5433/db", pool_size=7) == {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": "db", "POSTGRES_HOST": "h", "POSTGRES_PORT": "5433",
         "POSTGRES_USER": "u", "POSTGRES_PASSWORD": "p",
         "POSTGRES_POOL_SIZE": "7", "POSTGRES_MAX_OVERFLOW": "7",
         "POSTGRES_CONNECT_TIMEOUT": "2", "POSTGRES_PRE_PING": "n",
-        "POSTGRES_LOCK_TIMEOUT": "5", "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10"}
+        "POSTGRES_LOCK_TIMEOUT": "5", "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+        "POSTGRES_SESSION_OPTIONS": "-c jit=off"}
 
 
 def test_a_unix_socket_url_names_the_socket_directory_as_host():
@@ -144,6 +148,34 @@ def test_the_read_pool_gives_autocommit_connections(database_url):
         assert conn.autocommit
         assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (
             len(SHIPPED),)
+
+
+def _settings(conn: psycopg.Connection) -> tuple[str, str]:
+    with conn.cursor(row_factory=tuple_row) as cursor:  # the event store's rows are dicts
+        return cursor.execute("SELECT current_setting('jit'), current_setting('statement_timeout')"
+                              ).fetchone()
+
+
+def test_every_connection_tally_opens_has_jit_off_where_the_database_has_it_on(
+        empty_database_url, monkeypatch):
+    """A database copied from a template or restored from a dump has lost migration 0002's
+    setting (an import ran 30 ms of JIT compiling per multi-id load there); the session
+    option goes with every connection, after the user's own PGOPTIONS."""
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=7000")
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{conn.info.dbname}" SET jit = on')
+    with psycopg.connect(empty_database_url) as conn:
+        assert _settings(conn) == ("on", "7s")
+    ledger = Ledger(eventsourcing_env(empty_database_url, pool_size=1))
+    try:
+        with ledger.recorder.datastore.get_connection() as conn:
+            assert _settings(conn) == ("off", "7s")
+    finally:
+        ledger.close()
+    with open_pool(empty_database_url, size=1) as pool, pool.connection() as conn:
+        assert _settings(conn) == ("off", "7s")
+    with connect(empty_database_url) as conn:
+        assert _settings(conn) == ("off", "7s")
 
 
 def test_a_configured_database_url_is_used_as_given():
