@@ -34,7 +34,7 @@ from domain.rules import Rules
 from tally.bulk import AggregateCache, insert_facts, load_many
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
-from tally.transcoder import OrjsonTranscoder
+from tally.transcoder import LotTable, OrjsonTranscoder
 
 
 def _facts_of(aggregates: Iterable[Any], saved_kwargs: dict[str, Any]) -> ProcessingEvent:
@@ -292,6 +292,7 @@ class LedgerCore(Application):
         snapshots = [Snapshot.take(aggregate) for aggregate in crossed.values()]
         for snapshot in snapshots:
             snapshot.state.pop(NEXT_TIMER, None)  # worked out again when needed
+            snapshot.state["lots"] = LotTable(snapshot.state["lots"])  # stored as rows
         return snapshots
 
     # Loading --------------------------------------------------------------------------------

@@ -28,14 +28,16 @@ class RunningBalance:
     def of_snapshot(cls, state: dict[str, Any]) -> RunningBalance:
         """From a member snapshot's stored state, read without restoring the member: a
         long-lived member holds thousands of lots, and restoring them all costs far more
-        than adding up their `remaining` (see tally/transcoder.py for the tagged layout)."""
-        available = pending = 0
-        for lot in state["lots"].values():
-            if lot["f"]["pending"]:
-                pending += lot["f"]["remaining"]
-            else:
-                available += lot["f"]["remaining"]
-        return cls(available, pending, state["debt"])
+        than adding up their `remaining` (tally/transcoder.py: rows, or a tagged object per
+        lot in older snapshots)."""
+        lots = state["lots"]
+        if "__lots" in lots:
+            remaining = [(pending, points) for _, _, points, _, _, _, pending in lots["__lots"]]
+        else:
+            remaining = [(lot["f"]["pending"], lot["f"]["remaining"]) for lot in lots.values()]
+        available = sum(points for pending, points in remaining if not pending)
+        return cls(available, sum(points for pending, points in remaining if pending),
+                   state["debt"])
 
     def after(self, fact: Any) -> int:
         """Applies the fact's movement; returns its points (0 for a fact that moves none)."""

@@ -4,6 +4,12 @@ orjson writes these types as plain strings or objects, which would come back unt
 are tagged on the way in and restored on the way out:
 `{"__d": "120.50"}`, `{"__t": "2026-11-22T02:00:00+00:00"}`, `{"__v": topic, "f": {...}}`.
 UUIDs are stored as strings (events keep ids as `str`; the aggregate id has its own column).
+
+A member's snapshot holds every lot and every spend entry: those go as rows, written and read
+in one piece rather than a tagged object per value (a member of 75 purchases: 25 KB, 177 us
+to encode and 210 us to decode before; see `LotTable`):
+`{"__lots": [[lot_id, source, remaining, earned_at, available_at, expires_at, pending], ...]}`,
+`{"__spend": [[moment, ...], ["12.80", ...]]}`. Values written either way decode alike.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
+
+from domain.lots import Lot
+from domain.spend import SpendHistory
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -34,6 +43,36 @@ def _value(value: Any) -> dict[str, Any]:
 _dumps, _Fragment, _UTC = orjson.dumps, orjson.Fragment, timezone.utc
 
 
+class LotTable:
+    """A member's lots (`{lot_id: Lot}`) to be stored as rows: a snapshot wraps them in this,
+    and they decode back to the dict."""
+
+    __slots__ = ("lots",)
+
+    def __init__(self, lots: dict[str, Lot]) -> None:
+        self.lots = lots
+
+
+def _all_utc(moments: list[datetime | None]) -> bool:
+    """orjson writes a UTC moment exactly as isoformat() does; other offsets go tagged."""
+    return all(moment is None or moment.tzinfo is _UTC for moment in moments)
+
+
+def _lot_rows(lots: dict[str, Lot]) -> Any:
+    rows = [(lot.lot_id, lot.source, lot.remaining, lot.earned_at, lot.available_at,
+             lot.expires_at, lot.pending) for lot in lots.values()]
+    if not _all_utc([moment for row in rows for moment in row[3:6]]):
+        return dict(lots)  # each lot tagged on its own
+    return _Fragment(b'{"__lots":' + _dumps(rows) + b"}")
+
+
+def _spend_rows(spend: SpendHistory) -> Any:
+    if not _all_utc(spend.moments):
+        return _value(spend)
+    amounts = [str(amount) for amount in spend.amounts]
+    return _Fragment(b'{"__spend":' + _dumps([spend.moments, amounts]) + b"}")
+
+
 def _tag(value: Any) -> Any:
     """The tagged form of a value orjson leaves to us; it runs several times per fact.
 
@@ -46,6 +85,10 @@ def _tag(value: Any) -> Any:
         return _Fragment(b'{"__t":' + _dumps(value) + b"}")
     if kind is Decimal:  # str() of a decimal is digits, sign, point, exponent or NaN: no escaping
         return _Fragment(b'{"__d":"' + str(value).encode() + b'"}')
+    if kind is LotTable:
+        return _lot_rows(value.lots)
+    if kind is SpendHistory:
+        return _spend_rows(value)
     if isinstance(value, Decimal):
         return {"__d": str(value)}
     if isinstance(value, datetime):
@@ -93,9 +136,22 @@ def _tagged(value: dict) -> Any:
             return Decimal(value["__d"])
         if "__t" in value:
             return _moment_of(value["__t"])
+        if "__lots" in value:
+            return _lots_of(value["__lots"])
+        if "__spend" in value:
+            moments, amounts = value["__spend"]
+            return SpendHistory([_moment_of(moment) for moment in moments],
+                                [Decimal(amount) for amount in amounts])
     elif "__v" in value and "f" in value:
         return resolve_topic(value["__v"])(**_untag(value["f"]))
     return value
+
+
+def _lots_of(rows: list[list[Any]]) -> dict[str, Lot]:
+    return {lot_id: Lot(lot_id, source, remaining, _moment_of(earned_at),
+                        _moment_of(available_at),
+                        None if expires_at is None else _moment_of(expires_at), pending)
+            for lot_id, source, remaining, earned_at, available_at, expires_at, pending in rows}
 
 
 class OrjsonTranscoder(Transcoder):

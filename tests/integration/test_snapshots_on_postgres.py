@@ -27,10 +27,15 @@ def test_a_member_is_snapshotted_every_hundred_facts_and_restored_from_the_lates
     assert [row[:2] for row in stored] == [(100, "eventsourcing.domain:Snapshot"),
                                            (200, "eventsourcing.domain:Snapshot")]
     states = [orjson.loads(row[2])["state"] for row in stored]
-    assert [len(state["lots"]) for state in states] == [99, 199]
+    # lots and spend as rows (tally/transcoder.py), not a tagged object per value
+    assert [len(state["lots"]["__lots"]) for state in states] == [99, 199]
+    assert states[0]["lots"]["__lots"][0] == [
+        f"{member_id.hex[:12]}-2", "purchase", 3, "2026-01-02T00:00:00+00:00",
+        "2026-01-02T00:00:00+00:00", "2027-01-02T00:00:00+00:00", False]
     assert not any(NEXT_TIMER in state for state in states)  # remembered, never stored
-    assert [(state["class_version"], len(state["spend"]["f"]["moments"])) for state in states] \
-        == [(2, 99), (2, 199)]
+    assert [(state["class_version"], [len(column) for column in state["spend"]["__spend"]])
+            for state in states] == [(2, [99, 99]), (2, [199, 199])]
+    assert states[0]["spend"]["__spend"][1][:2] == ["3.00", "3.00"]
     expected = shop.ledger.document(shop.ledger.member(member_id))
     with psycopg.connect(database_url) as conn:  # only snapshot 200 can say what came before
         conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "
@@ -54,9 +59,10 @@ def test_a_snapshot_stored_before_spend_histories_is_read_as_one(shop, database_
     with psycopg.connect(database_url) as conn:  # snapshot 100 rewritten as version 1 stored it
         state = orjson.loads(conn.execute("SELECT state FROM ledger_snapshots WHERE "
                                           "originator_id = %s", (member_id,)).fetchone()[0])
-        spend = state["state"].pop("spend")["f"]
+        moments, amounts = state["state"].pop("spend")["__spend"]
         del state["state"]["class_version"]
-        state["state"]["spend"] = [list(pair) for pair in zip(spend["moments"], spend["amounts"])][::-1]
+        state["state"]["spend"] = [[{"__t": moment}, {"__d": amount}]
+                                   for moment, amount in zip(moments, amounts)][::-1]
         conn.execute("UPDATE ledger_snapshots SET state = %s WHERE originator_id = %s",
                      (orjson.dumps(state), member_id))
         conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "

@@ -6,12 +6,14 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from domain.earning import Item
 from domain.lots import Lot
 from domain.spend import SpendHistory
-from tally.transcoder import OrjsonTranscoder
+from tally.history import RunningBalance
+from tally.transcoder import LotTable, OrjsonTranscoder
 
 UTC_MOMENT = datetime(2026, 1, 1, 5, 50, 0, 123, tzinfo=timezone.utc)
 LOT = Lot(lot_id="48062171e034-12", source="purchase", remaining=12,
@@ -59,3 +61,60 @@ def test_a_decoded_lot_is_frozen_and_equal_to_the_one_stored():
     assert (lot, type(lot), hash(lot) == hash(LOT)) == (LOT, Lot, True)
     with pytest.raises(dataclasses.FrozenInstanceError):
         lot.remaining = 0
+
+
+LATER = Lot(lot_id="48062171e034-13", source="referral", remaining=50,
+            earned_at=datetime(2026, 1, 2, tzinfo=timezone.utc),
+            available_at=datetime(2026, 1, 16, tzinfo=timezone.utc),
+            expires_at=datetime(2027, 1, 16, tzinfo=timezone.utc), pending=True)
+SPEND = SpendHistory([UTC_MOMENT, datetime(2026, 1, 2, tzinfo=timezone.utc)],
+                     [Decimal("12.80"), Decimal("-3.00")])
+
+
+def test_a_snapshots_lots_and_spend_are_stored_as_rows():
+    lots = {LOT.lot_id: LOT, LATER.lot_id: LATER}
+    encoded = OrjsonTranscoder().encode({"lots": LotTable(lots), "spend": SPEND})
+    assert encoded == (
+        b'{"lots":{"__lots":['
+        b'["48062171e034-12","purchase",12,"2026-01-01T05:50:00+00:00",'
+        b'"2026-01-01T05:50:00+00:00",null,false],'
+        b'["48062171e034-13","referral",50,"2026-01-02T00:00:00+00:00",'
+        b'"2026-01-16T00:00:00+00:00","2027-01-16T00:00:00+00:00",true]]},'
+        b'"spend":{"__spend":[["2026-01-01T05:50:00.000123+00:00","2026-01-02T00:00:00+00:00"],'
+        b'["12.80","-3.00"]]}}')
+    decoded = OrjsonTranscoder().decode(encoded)
+    assert decoded == {"lots": lots, "spend": SPEND}
+    assert [type(lot) for lot in decoded["lots"].values()] == [Lot, Lot]
+    assert decoded["spend"].within(datetime(2025, 12, 31, tzinfo=timezone.utc), LATER.earned_at) \
+        == Decimal("9.80")
+
+
+def test_snapshots_stored_with_a_tagged_object_per_value_still_decode_alike():
+    transcoder = OrjsonTranscoder()
+    older = transcoder.encode({"lots": {LOT.lot_id: LOT, LATER.lot_id: LATER},
+                               "spend": {"__v": "domain.spend:SpendHistory",
+                                         "f": {"moments": SPEND.moments, "amounts": SPEND.amounts}}})
+    assert b'"__v":"domain.lots:Lot"' in older and b"__lots" not in older
+    assert transcoder.decode(older) == transcoder.decode(
+        transcoder.encode({"lots": LotTable({LOT.lot_id: LOT, LATER.lot_id: LATER}),
+                           "spend": SPEND}))
+
+
+def test_lots_and_spend_at_other_offsets_keep_the_tagged_form_and_their_offsets():
+    eight = timezone(timedelta(hours=8))
+    lot = dataclasses.replace(LOT, earned_at=datetime(2026, 1, 1, 13, 50, tzinfo=eight))
+    spend = SpendHistory([datetime(2026, 1, 1, 13, 50, tzinfo=eight)], [Decimal("1.00")])
+    transcoder = OrjsonTranscoder()
+    encoded = transcoder.encode({"lots": LotTable({lot.lot_id: lot}), "spend": spend})
+    assert b"__lots" not in encoded and b"__spend" not in encoded
+    decoded = transcoder.decode(encoded)
+    assert decoded == {"lots": {lot.lot_id: lot}, "spend": spend}
+    assert decoded["lots"][lot.lot_id].earned_at.utcoffset() == timedelta(hours=8)
+
+
+def test_a_timelines_opening_balance_reads_either_snapshot_layout():
+    lots = {LOT.lot_id: LOT, LATER.lot_id: LATER}
+    for state in ({"lots": LotTable(lots), "debt": 4}, {"lots": lots, "debt": 4}):
+        stored = orjson.loads(OrjsonTranscoder().encode(state))
+        assert RunningBalance.of_snapshot(stored).as_dict() == {
+            "available": 12, "pending": 50, "debt": 4}
