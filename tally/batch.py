@@ -129,7 +129,7 @@ class BatchUseCases(PurchaseUseCases):
         claims = [IdentityClaim.id_for(*o["identity"]) for o in orders if o["identity"]]
         known = {i: earlier[i] for i in guards + claims if i in earlier}
         known.update(load_many(self, [i for i in guards + claims if i not in known],
-                               self.bulk_cache))
+                               self.bulk_cache, snapshotted=False))
         holders = [known[c].holder for c in claims if c in known and known[c].holder]
         member_ids = [member_uuid(m) for m in
                       [o["member_id"] for o in orders if o["member_id"]] + holders]

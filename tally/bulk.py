@@ -108,10 +108,12 @@ class AggregateCache:
             self.items.pop(aggregate_id, None)
 
 
-def load_many(app: Application, ids: Iterable[UUID],
-              cache: AggregateCache | None = None) -> dict[UUID, Any]:
+def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | None = None,
+              snapshotted: bool = True) -> dict[UUID, Any]:
     """The current state of every aggregate among `ids` that exists (missing ids are absent);
-    those in `cache` are taken from it and brought up to date."""
+    those in `cache` are taken from it and brought up to date. Guards and claims are never
+    snapshotted: without `snapshotted`, the snapshots table is not asked for them (a chunk's
+    thousand new purchase ids were looked up there too, the table scanned where unanalysed)."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return {}
@@ -120,7 +122,7 @@ def load_many(app: Application, ids: Iterable[UUID],
     missing = [i for i in ids if i not in found]
     # binary tuples: as text, every state came over in hex, twice its size, into a dict
     with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
-        if app.snapshots is not None and missing:
+        if snapshotted and app.snapshots is not None and missing:
             table = Identifier(recorder.datastore.schema, app.snapshots.recorder.events_table_name)
             cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (missing,), binary=True)
             for snapshot in _stored(cursor.fetchall()):

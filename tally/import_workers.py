@@ -204,7 +204,7 @@ class Sharer:
             return
         if len(self.holders) + len(wanted) > HOLDERS_KEPT:
             self.holders.clear()
-        claims = load_many(self.ledger, wanted)
+        claims = load_many(self.ledger, wanted, snapshotted=False)
         for claim_id, key in wanted.items():
             claim = claims.get(claim_id)
             self.holders[key] = str(claim.holder) if claim is not None and claim.holder else str(key)

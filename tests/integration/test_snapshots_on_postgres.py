@@ -98,3 +98,23 @@ def test_bulk_work_snapshots_a_member_every_25_facts_and_requests_every_100(shop
         assert fresh.member(member["member_id"]).available == 300
     finally:
         fresh.close()
+
+
+def test_bulk_work_reads_a_member_from_its_latest_snapshot(shop, database_url):
+    member = shop.enroll()
+    orders = [dict(transaction_id=f"S-{n}", channel="web", store_id=None,
+                   member_id=member["member_id"], identity=None, amount=Decimal("3.00"),
+                   currency="CNY", items=[], occurred_at=at(f"2026-02-{n % 28 + 1:02d}"),
+                   actor=ACTOR, request_hash=f"S-{n}") for n in range(31)]
+    shop.ledger.post_purchases(orders[:30])  # versions 2-31: a snapshot at 31
+    with psycopg.connect(database_url) as conn:  # only the snapshot can say what came before
+        conn.execute("DELETE FROM ledger_events WHERE originator_id = %s "
+                     "AND originator_version <= 31", (UUID(member["member_id"]),))
+    fresh = open_ledger(database_url)  # nothing cached, in memory or in its bulk cache
+    try:
+        results = fresh.post_purchases(orders[29:])  # one replayed, one new
+        assert [(r["status"], r["points_earned"]) for r in results] == [(200, 3), (201, 3)]
+        restored = fresh.member(member["member_id"])
+        assert (restored.version, restored.available, len(restored.lots)) == (32, 93, 31)
+    finally:
+        fresh.close()
