@@ -165,7 +165,8 @@ class LedgerCore(Application):
     # A member read cold (an import naming many members, a restart) replays its facts since its
     # last snapshot at ~25 us each. Every 100 facts, an import of one row for each of 20,000
     # members of 51 facts ran at 559 rows/s; every 25, at 955 (bench/, probe), for ~10 us more
-    # CPU per purchase written and 5% more storage (12.8 KB snapshots, 20 KB of facts each).
+    # CPU per purchase written and 5% more storage (12.8 KB snapshots, 20 KB of facts each;
+    # measured before snapshots stored lots as rows: half the size, a quarter of the encoding).
     # Requests keep 100: at 25, two HTTP runs of four lost ~20% (members crossing together).
     snapshotting_intervals = {Member: 100}
     bulk_snapshotting_intervals = {Member: 25}

@@ -16,6 +16,7 @@ from psycopg.errors import UndefinedTable
 from psycopg.sql import SQL, Identifier
 
 from domain.statement import movement
+from tally.transcoder import stored_lot_points
 
 
 class RunningBalance:
@@ -28,13 +29,8 @@ class RunningBalance:
     def of_snapshot(cls, state: dict[str, Any]) -> RunningBalance:
         """From a member snapshot's stored state, read without restoring the member: a
         long-lived member holds thousands of lots, and restoring them all costs far more
-        than adding up their `remaining` (tally/transcoder.py: rows, or a tagged object per
-        lot in older snapshots)."""
-        lots = state["lots"]
-        if "__lots" in lots:
-            remaining = [(pending, points) for _, _, points, _, _, _, pending in lots["__lots"]]
-        else:
-            remaining = [(lot["f"]["pending"], lot["f"]["remaining"]) for lot in lots.values()]
+        than adding up their `remaining`."""
+        remaining = stored_lot_points(state["lots"])
         available = sum(points for pending, points in remaining if not pending)
         return cls(available, sum(points for pending, points in remaining if pending),
                    state["debt"])

@@ -18,7 +18,7 @@ import dataclasses
 import functools
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
 from eventsourcing.persistence import Transcoder
@@ -53,7 +53,7 @@ class LotTable:
         self.lots = lots
 
 
-def _all_utc(moments: list[datetime | None]) -> bool:
+def _all_utc(moments: Iterable[datetime | None]) -> bool:
     """orjson writes a UTC moment exactly as isoformat() does; other offsets go tagged."""
     return all(moment is None or moment.tzinfo is _UTC for moment in moments)
 
@@ -61,7 +61,7 @@ def _all_utc(moments: list[datetime | None]) -> bool:
 def _lot_rows(lots: dict[str, Lot]) -> Any:
     rows = [(lot.lot_id, lot.source, lot.remaining, lot.earned_at, lot.available_at,
              lot.expires_at, lot.pending) for lot in lots.values()]
-    if not _all_utc([moment for row in rows for moment in row[3:6]]):
+    if not _all_utc(moment for row in rows for moment in row[3:6]):
         return dict(lots)  # each lot tagged on its own
     return _Fragment(b'{"__lots":' + _dumps(rows) + b"}")
 
@@ -152,6 +152,14 @@ def _lots_of(rows: list[list[Any]]) -> dict[str, Lot]:
                         _moment_of(available_at),
                         None if expires_at is None else _moment_of(expires_at), pending)
             for lot_id, source, remaining, earned_at, available_at, expires_at, pending in rows}
+
+
+def stored_lot_points(stored: dict[str, Any]) -> list[tuple[bool, int]]:
+    """(pending, remaining) of each lot in a snapshot's stored `lots`, as parsed JSON (rows,
+    or a tagged object per lot in older snapshots), without restoring the lots."""
+    if "__lots" in stored:
+        return [(pending, remaining) for _, _, remaining, _, _, _, pending in stored["__lots"]]
+    return [(lot["f"]["pending"], lot["f"]["remaining"]) for lot in stored.values()]
 
 
 class OrjsonTranscoder(Transcoder):
