@@ -16,6 +16,8 @@ from uuid import UUID, SafeUUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
+from domain.facts import new_fact
+
 NAMESPACE = UUID("6c1f1f7e-3b7a-4d7e-9a57-2f4f3c9d1a10")
 _HASHED_NAMESPACE = hashlib.sha1(NAMESPACE.bytes)
 _VERSION_BITS, _VERSION_5 = 0xF000 << 64 | 0xC000 << 48, 5 << 76 | 0x8000 << 48
@@ -63,9 +65,10 @@ class Guard(Aggregate):
 
     @classmethod
     def _create(cls, event_class: type, *, id: UUID, **fields: Any) -> Any:  # noqa: A002
-        created = event_class(originator_topic=get_topic(cls), originator_id=id,
-                              originator_version=cls.INITIAL_VERSION,
-                              timestamp=event_class.create_timestamp(), **fields)
+        fields.update(originator_topic=get_topic(cls), originator_id=id,
+                      originator_version=cls.INITIAL_VERSION,
+                      timestamp=event_class.create_timestamp())
+        created = new_fact(event_class, fields)
         guard = created.mutate(None)
         guard.pending_events.append(created)
         return guard

@@ -20,6 +20,7 @@ from domain.chain import fact_hash
 from domain.earning import Item, purchase_points
 from domain.errors import (ActivityLimitReached, InsufficientPoints, InvalidInput,
                            MemberMerged, ReturnExceedsPurchase, UnknownActivity)
+from domain.facts import new_fact
 from domain.lots import Lot, due_at, sooner
 from domain.member_facts import NEXT_TIMER, MemberFacts
 from domain.rules import Rules
@@ -66,7 +67,8 @@ class Member(MemberFacts, Aggregate):
         fields.setdefault("timestamp", event_class.create_timestamp())
         fields["prev_hash"] = self.chain_head
         fields["fact_hash"] = fact_hash(event_class.__name__, self.id, version, fields)
-        fact = event_class(originator_id=self.id, originator_version=version, **fields)
+        fields["originator_id"], fields["originator_version"] = self.id, version
+        fact = new_fact(event_class, fields)
         fact.mutate(self)
         self._pending_events.append(fact)
 

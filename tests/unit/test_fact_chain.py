@@ -35,3 +35,30 @@ def test_a_copied_member_changes_without_changing_the_original():
     twin.record_activity(program, "A2", "check_in", at("2026-01-05"), ACTOR)
     assert (member.available, len(member.spend), member.activity_days) == (15, 1, {"check_in": {"2026-01-02": 1}})
     assert (twin.available, len(twin.spend), len(twin.activity_days["check_in"])) == (25, 2, 2)
+
+
+def test_a_fact_is_built_as_its_dataclass_would_build_it_field_for_field_and_in_order():
+    member = enrolled()
+    buy(member, rules(), "10.00", "2026-01-02")
+    member.redeem("X1", 5, None, at("2026-01-03"), ACTOR)
+    for fact in member.collect_events():
+        by_init = type(fact)(**vars(fact))
+        assert list(vars(by_init).items()) == list(vars(fact).items())
+        assert by_init == fact
+
+
+def test_a_fact_with_a_field_missing_or_unknown_or_a_bad_id_is_refused_as_init_refuses_it():
+    import pytest
+
+    from domain.facts import new_fact
+
+    member = enrolled()
+    buy(member, rules(), "10.00", "2026-01-02")
+    fields = dict(vars(member.collect_events()[1]))
+    earned = member.PointsEarned
+    assert new_fact(earned, fields) == earned(**fields)
+    for changed, message in [({k: v for k, v in fields.items() if k != "points"}, "needs the field 'points'"),
+                             ({**fields, "bonus": 1}, "has no field bonus"),
+                             ({**fields, "originator_id": str(member.id)}, "non-UUID originator_id")]:
+        with pytest.raises(TypeError, match=message):
+            new_fact(earned, changed)
