@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from uuid import UUID
+from uuid import RFC_4122, UUID
 
 import pytest
 
@@ -45,8 +45,10 @@ def test_the_actor_of_a_fact_is_the_key_hash_the_granting_role_and_the_request_i
 
 
 def test_a_request_without_an_id_is_given_a_new_uuid(client):
-    answer = client.get("/v1/program", headers=auth("pos"))
-    assert UUID(answer.headers["X-Request-Id"]).version == 4
+    ids = [client.get("/v1/program", headers=auth("pos")).headers["X-Request-Id"] for _ in range(50)]
+    assert [(UUID(i).version, UUID(i).variant, str(UUID(i))) for i in ids] == \
+        [(4, RFC_4122, i) for i in ids]
+    assert len(set(ids)) == 50
 
 
 def test_an_as_of_whose_plus_arrived_as_a_space_is_read_as_an_offset(client, member):
