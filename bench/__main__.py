@@ -7,18 +7,20 @@ PostgreSQL, and prints a table (also written to bench/results/latest.md).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import httpx
 import psycopg
 
 from bench import scenarios
-from bench.load import drive, plain_purchase, tally_purchase
+from bench.load import Load, drive, plain_purchase, tally_purchase
 from tally.settings import Settings
 from tally.storage import database_url
 
@@ -49,8 +51,16 @@ def serve(command: list[str], env: dict[str, str], port: int, ready: str) -> sub
     raise RuntimeError(f"{command} did not start")
 
 
+ROUNDS = 3  # each HTTP load is taken in rounds, the targets in turn (this machine drifts)
+
+
 def http_scenario(url: str, seconds: float) -> list[tuple[str, ...]]:
-    """POS purchases over HTTP from 16 clients: Tally, the naive app, the plain-SQL ledgers."""
+    """POS purchases over HTTP from 16 clients: Tally, the naive app, the plain-SQL ledgers.
+
+    All four servers run at once (idle but for the one under load), and each load is taken
+    in `ROUNDS` rounds of `seconds / ROUNDS`, the targets in turn, the order rotating: this
+    machine's speed drifts by 15% or more within minutes, which one long load per target,
+    one after another, turned into the ratios."""
     python = sys.executable
     targets = [
         ("tally", [python, "-c", "from tally.cli import main; main()", "serve", "--port", "8811",
@@ -67,29 +77,46 @@ def http_scenario(url: str, seconds: float) -> list[tuple[str, ...]]:
                               "--factory", "--port", "8814", "--log-level", "warning"],
          {"BENCH_DATABASE_URL": url}, 8814, "/docs", "/accounts", "/purchases", plain_purchase),
     ]
-    rows, rates = [], {}
-    for name, command, env, port, ready, enrol, path, body in targets:
-        process = serve(command, env, port, ready)
-        base, headers = f"http://127.0.0.1:{port}", {"Authorization": "Bearer bench"}
-        try:
+    headers = {"Authorization": "Bearer bench"}
+    processes, loads = [], {}
+    try:
+        for name, command, env, port, ready, enrol, path, body in targets:
+            processes.append(serve(command, env, port, ready))
+            base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, headers=headers) as http:
                 members = [http.post(enrol, json={}).json()["member_id"] for _ in range(400)]
-            spread = drive(base, path, members, body, 16, seconds, headers=headers)
-            hot = drive(base, path, members, body, 16, seconds, hot_share=0.2, headers=headers)
-            half = drive(base, path, members, body, 16, seconds, rate=spread.rate / 2, headers=headers)
-        finally:
+            loads[name] = functools.partial(drive, base, path, members, body, 16, headers=headers)
+            loads[name](2.0)  # warm: connections, prepared statements, caches
+        spread = _in_rounds(loads, seconds)
+        hot = _in_rounds(loads, seconds, hot_share=0.2)
+        half = _in_rounds(loads, seconds, rate={name: spread[name].rate / 2 for name in loads})
+    finally:
+        for process in processes:
             process.terminate()
             process.wait(10)
-        rates[name] = spread.rate
-        rows.append((f"HTTP purchases, {name}", f"{spread.rate:,.0f}/s",
-                     f"p50 {spread.percentile(.5):.1f} ms, p99 {spread.percentile(.99):.1f} ms; "
-                     f"hot mix {hot.rate:,.0f}/s p99 {hot.percentile(.99):.1f} ms; "
-                     f"at half rate p99 {half.percentile(.99):.1f} ms; errors {spread.errors + hot.errors + half.errors}"))
+    rows, rates = [], {name: spread[name].rate for name in loads}
+    for name in loads:
+        rows.append((f"HTTP purchases, {name}", f"{spread[name].rate:,.0f}/s",
+                     f"p50 {spread[name].percentile(.5):.1f} ms, p99 {spread[name].percentile(.99):.1f} ms; "
+                     f"hot mix {hot[name].rate:,.0f}/s p99 {hot[name].percentile(.99):.1f} ms; "
+                     f"at half rate p99 {half[name].percentile(.99):.1f} ms; "
+                     f"errors {spread[name].errors + hot[name].errors + half[name].errors}"))
     rows.append(("HTTP ratio tally / naive, tally / plain SQL",
                  f"{rates['tally'] / rates['naive eventsourcing']:.2f}×, "
                  f"{rates['tally'] / rates['plain SQL']:.2f}×",
-                 f"tally / plain SQL, async: {rates['tally'] / rates['plain SQL, async']:.2f}×"))
+                 f"tally / plain SQL, async: {rates['tally'] / rates['plain SQL, async']:.2f}×; "
+                 f"{ROUNDS} rounds of {seconds / ROUNDS:.1f} s per load, the targets in turn"))
     return rows
+
+
+def _in_rounds(loads: dict[str, Callable[..., Load]], seconds: float, rate: dict | None = None,
+               **options: float) -> dict[str, Load]:
+    """Each target's load over `seconds`, taken in rounds with the others', combined."""
+    names, taken = list(loads), {name: [] for name in loads}
+    for round_number in range(ROUNDS):
+        for name in names[round_number % len(names):] + names[:round_number % len(names)]:
+            taken[name].append(loads[name](seconds / ROUNDS, rate=rate and rate[name], **options))
+    return {name: Load.combined(taken[name]) for name in names}
 
 
 def main() -> None:

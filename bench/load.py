@@ -30,6 +30,13 @@ class Load:
         """Answered purchases per second (errors, e.g. the naive app's lost races, not counted)."""
         return (self.requests - self.errors) / self.seconds
 
+    @staticmethod
+    def combined(loads: list[Load]) -> Load:
+        """Several loads of one target (rounds taken in turn with the other targets) as one."""
+        return Load(sum(load.requests for load in loads), sum(load.seconds for load in loads),
+                    [latency for load in loads for latency in load.latencies],
+                    sum(load.errors for load in loads))
+
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(int(len(ordered) * share), len(ordered) - 1)] * 1000 if ordered else 0.0
