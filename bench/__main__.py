@@ -25,6 +25,7 @@ from tally.settings import Settings
 from tally.storage import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 3  # each HTTP load is taken in rounds, the targets in turn (this machine drifts)
 
 
 def fresh_database(name: str = "tally_bench") -> str:
@@ -49,9 +50,6 @@ def serve(command: list[str], env: dict[str, str], port: int, ready: str) -> sub
         time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"{command} did not start")
-
-
-ROUNDS = 3  # each HTTP load is taken in rounds, the targets in turn (this machine drifts)
 
 
 def http_scenario(url: str, seconds: float) -> list[tuple[str, ...]]:
