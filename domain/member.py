@@ -62,7 +62,8 @@ class Member(MemberFacts, Aggregate):
 
     def trigger_event(self, event_class: type, **fields: Any) -> None:
         """Records the next fact, chained to the one before: the library's `trigger_event`
-        with the hash added, and without copying the fields twice more."""
+        with the hash added, without copying the fields twice more, and the fact built by
+        `new_fact` rather than its dataclass `__init__`."""
         version = self.version + 1
         fields.setdefault("timestamp", event_class.create_timestamp())
         fields["prev_hash"] = self.chain_head
