@@ -74,7 +74,7 @@ def new_request_id() -> str:
 
 
 class Measured:
-    """Gives each request an id (X-Request-Id up to 128 characters, or a new uuid4: it is
+    """Gives each request an id (X-Request-Id up to 128 characters, or `new_request_id`: it is
     recorded on every fact the request causes), echoes it, and counts the
     request and its latency by route and status. Plain ASGI: no extra task per request."""
 

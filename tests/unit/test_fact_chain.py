@@ -1,4 +1,7 @@
+import pytest
+
 from domain.chain import fact_hash
+from domain.facts import new_fact
 from tests.unit.factories import ACTOR, at, buy, enrolled, rules
 
 
@@ -48,10 +51,6 @@ def test_a_fact_is_built_as_its_dataclass_would_build_it_field_for_field_and_in_
 
 
 def test_a_fact_with_a_field_missing_or_unknown_or_a_bad_id_is_refused_as_init_refuses_it():
-    import pytest
-
-    from domain.facts import new_fact
-
     member = enrolled()
     buy(member, rules(), "10.00", "2026-01-02")
     fields = dict(vars(member.collect_events()[1]))
