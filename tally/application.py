@@ -34,6 +34,7 @@ from domain.rules import Rules
 from tally.bulk import AggregateCache, insert_facts, load_many
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
+from tally.lanes import MemberLanes
 from tally.transcoder import LotTable, OrjsonTranscoder
 
 
@@ -181,6 +182,7 @@ class LedgerCore(Application):
             without_retries(self.snapshots.recorder)
         self.clock = clock
         self.locks = MemberLocks()
+        self.lanes = MemberLanes()
         self._rules_at = lru_cache(maxsize=64)(self._load_rules_at)
         self._program_cache: tuple[Program | None, float] = (None, 0.0)
         self.bulk_cache = AggregateCache()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from domain.member import Member
 from domain.rules import Rules
 from tally.application import LedgerCore, system
 from tally.guarding import Outcome, check_replay, retrying
+from tally.lanes import Waiting
 
 
 class PurchaseUseCases(LedgerCore):
@@ -71,41 +73,64 @@ class PurchaseUseCases(LedgerCore):
         A purchase for a member this process holds in memory, and that no other request here
         is changing, is decided on the event loop and waits for its group commit holding no
         thread: the hop to a worker thread and back cost more CPU than the purchase (bench/).
-        Everything else (a member to read, an identity to look up, a referral credit, a
-        refusal, a replay, a race lost) is worked out by `post_purchase` in a worker thread.
+        Purchases of that member arriving meanwhile wait in its lane and are decided and saved
+        together after it (tally/lanes.py). Everything else (a member to read, an identity to
+        look up, a referral credit, a refusal, a replay, a race lost) is worked out by
+        `post_purchase` in a worker thread.
         """
         self.rules().require_currency(order["currency"])
-        lock = self._free_in_memory(order["member_id"]) if order["identity"] is None else None
-        if lock is not None:
-            try:
-                outcome = await self._purchase_in_memory(order)
-            finally:
-                lock.release()
-            if outcome is not None:
+        if order["identity"] is None:
+            member_id = str(order["member_id"])
+            answer = self.lanes.join(member_id, order)
+            if answer is None and (lock := self._free_in_memory(member_id)) is not None:
+                answer = asyncio.get_running_loop().create_future()
+                lane = self.lanes.opened(member_id, lock)
+                try:
+                    await self._purchases_in_memory(member_id, [(order, answer)])
+                finally:
+                    self.lanes.hand_on(lane, self._purchases_in_memory)
+                    if not answer.done():
+                        answer.set_result(None)  # left to post_purchase
+            if answer is not None and (outcome := await answer) is not None:
                 return outcome
         return await anyio.to_thread.run_sync(functools.partial(self.post_purchase, **order))
 
-    def _free_in_memory(self, member_id: str | None) -> Any | None:
+    def _free_in_memory(self, member_id: str) -> Any | None:
         """The member's lock, taken, if the member is in memory and no one holds it."""
         try:
-            cached = self.repository.cache.get(UUID(str(member_id)))
+            cached = self.repository.cache.get(UUID(member_id))
         except (KeyError, ValueError, AttributeError):
             return None
         return self.locks.try_hold(member_id) if isinstance(cached, Member) else None
 
-    async def _purchase_in_memory(self, order: dict[str, Any]) -> Outcome | None:
-        """The purchase decided and saved, or None when `post_purchase` must work it out."""
-        member = self.member_to_change(order["member_id"])  # a copy of the cached member
-        if member.awaits_referral_credit:
-            return None
-        rules = self.rules()
-        fields = {key: value for key, value in order.items() if key not in ("member_id", "identity")}
+    async def _purchases_in_memory(self, member_id: str, orders: Waiting) -> None:
+        """Decides the orders one after another on the member in memory and saves them in one
+        go; answers each one's future, or leaves them all to `post_purchase` (a referral
+        credit due, a refusal, a race lost: what a single post would answer is worked out
+        there)."""
         try:
-            purchase, _ = self.record_purchase(member, rules, **fields)
-            await self.save_soon(member, purchase)
+            member = self.member_to_change(member_id)  # a copy of the cached member
+        except LedgerError:
+            return
+        if member.awaits_referral_credit:
+            return
+        rules, decided = self.rules(), []
+        for order, answer in orders:
+            if decided:
+                await asyncio.sleep(0)  # other requests go on meanwhile: a round is long
+            fields = {key: value for key, value in order.items() if key not in ("member_id", "identity")}
+            try:
+                purchase, _ = self.record_purchase(member, rules, **fields)
+            except LedgerError:
+                return
+            decided.append((answer, purchase, self.document(member, rules)))
+        try:
+            await self.save_soon(member, *(purchase for _, purchase, _ in decided))
         except (LedgerError, IntegrityError):
-            return None
-        return Outcome(self._purchase_body(purchase, self.document(member, rules)))
+            return
+        for answer, purchase, document in decided:
+            if not answer.done():
+                answer.set_result(Outcome(self._purchase_body(purchase, document)))
 
     def _claimed_by(self, identity: tuple[str, str]) -> str:
         claim = self._get(IdentityClaim.id_for(*identity), IdentityClaim)

@@ -20,3 +20,13 @@ def pool(clean_db):
     reads = open_pool(clean_db, size=2)
     yield reads
     reads.close()
+
+
+@pytest.fixture
+def threads_used(shop, monkeypatch):
+    """The transaction ids of the purchases that went to `post_purchase` in a worker thread."""
+    calls = []
+    in_thread = shop.ledger.post_purchase
+    monkeypatch.setattr(shop.ledger, "post_purchase",
+                        lambda **kwargs: calls.append(kwargs["transaction_id"]) or in_thread(**kwargs))
+    return calls

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -79,3 +80,20 @@ class Shop:
                 for notification in self.ledger.recorder.select_notifications(1, 10_000)
                 if notification.originator_version == 1
                 and notification.topic.endswith("Member.Enrolled")]
+
+
+def order(member: dict | None, amount: str, transaction_id: str, identity=None) -> dict:
+    """The keyword arguments of a purchase (`post_purchase` and `post_purchase_soon`)."""
+    return dict(transaction_id=transaction_id, channel="pos", store_id="S-1",
+                member_id=member["member_id"] if member else None, identity=identity,
+                amount=Decimal(amount), currency="CNY", items=[], occurred_at=at("2026-01-02"),
+                actor=ACTOR, request_hash=f"{transaction_id}:{amount}")
+
+
+def soon(shop: Shop, *orders: dict, failures: bool = False) -> list:
+    """The orders posted at once on one event loop, as POST /v1/transactions posts them; with
+    `failures`, what a post raised is in the list in place of its answer."""
+    async def post_all():
+        return await asyncio.gather(*(shop.ledger.post_purchase_soon(**o) for o in orders),
+                                    return_exceptions=failures)
+    return asyncio.run(post_all())

@@ -1,40 +1,16 @@
 """Purchases decided on the event loop (`post_purchase_soon`, what POST /v1/transactions runs):
 the same answers as `post_purchase`, no thread for a member in memory, and a worker thread for
-everything else (a member to read, an identity, a lock held, a stale copy, a replay)."""
+everything else (a member to read, an identity, a lock held, a stale copy, a replay). Purchases
+of one member at once: test_member_lanes.py."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from decimal import Decimal
 
 import pytest
 
-from tests.integration.ledgers import ACTOR, Clock, Shop, at, open_ledger
-
-
-def order(member: dict | None, amount: str, transaction_id: str, identity=None) -> dict:
-    return dict(transaction_id=transaction_id, channel="pos", store_id="S-1",
-                member_id=member["member_id"] if member else None, identity=identity,
-                amount=Decimal(amount), currency="CNY", items=[], occurred_at=at("2026-01-02"),
-                actor=ACTOR, request_hash=f"{transaction_id}:{amount}")
-
-
-@pytest.fixture
-def threads_used(shop, monkeypatch):
-    """How many purchases went to `post_purchase` in a worker thread."""
-    calls = []
-    in_thread = shop.ledger.post_purchase
-    monkeypatch.setattr(shop.ledger, "post_purchase",
-                        lambda **kwargs: calls.append(kwargs["transaction_id"]) or in_thread(**kwargs))
-    return calls
-
-
-def soon(shop: Shop, *orders: dict) -> list:
-    async def post_all():
-        return await asyncio.gather(*(shop.ledger.post_purchase_soon(**o) for o in orders))
-    return asyncio.run(post_all())
+from tests.integration.ledgers import ACTOR, Clock, Shop, open_ledger, order, soon
 
 
 def test_a_member_in_memory_is_served_without_a_thread_and_answers_like_post_purchase(shop, threads_used):
@@ -55,7 +31,7 @@ def test_thirty_concurrent_purchases_on_one_member_each_count_once(shop, threads
     assert {a.body["points_earned"] for a in answers} == {10}
     assert len({a.body["member"]["version"] for a in answers}) == 30
     assert shop.balance(member)["available"] == 300
-    assert 0 < len(threads_used) < 30  # the member was busy: the others waited in threads
+    assert threads_used == []  # the member was busy: the others waited in its lane (test_member_lanes.py)
 
 
 def test_a_retried_purchase_replays_the_first_answer(shop, threads_used):
@@ -110,17 +86,20 @@ def test_a_member_not_in_memory_or_named_by_identity_is_read_in_a_thread(databas
         fresh.ledger.close()
 
 
-def test_a_copy_made_stale_by_another_process_is_refused_and_counted_afresh(database_url, clean_db):
+@pytest.mark.parametrize("at_once", [1, 5])  # five: the first falls back, its lane reads afresh
+def test_a_copy_made_stale_by_another_process_is_refused_and_counted_afresh(database_url, clean_db,
+                                                                           at_once):
     here, there = (Shop(open_ledger(database_url, Clock("2026-01-05"))) for _ in range(2))
     try:
         member = here.enroll()
         soon(here, order(member, "100.00", "T-1"))
         there.buy(member, "40.00", "2026-01-03", "T-2")  # `here` still holds the copy after T-1
 
-        [answer] = soon(here, order(member, "10.00", "T-3"))
+        answers = soon(here, *(order(member, "10.00", f"T-{3 + n}") for n in range(at_once)))
 
-        assert answer.body["member"]["balance"]["available"] == 150
-        assert there.balance(member)["available"] == 150
+        assert sorted(a.body["member"]["balance"]["available"] for a in answers) == \
+            [140 + 10 * (n + 1) for n in range(at_once)]
+        assert there.balance(member)["available"] == 140 + 10 * at_once
     finally:
         here.ledger.close()
         there.ledger.close()
