@@ -82,7 +82,8 @@ class PurchaseUseCases(LedgerCore):
         if order["identity"] is None:
             member_id = str(order["member_id"])
             answer = self.lanes.join(member_id, order)
-            if answer is None and (lock := self._free_in_memory(member_id)) is not None:
+            if answer is None and self._in_memory(member_id) \
+                    and (lock := self.locks.try_hold(member_id)) is not None:
                 answer = asyncio.get_running_loop().create_future()
                 lane = self.lanes.opened(member_id, lock)
                 try:
@@ -95,23 +96,23 @@ class PurchaseUseCases(LedgerCore):
                 return outcome
         return await anyio.to_thread.run_sync(functools.partial(self.post_purchase, **order))
 
-    def _free_in_memory(self, member_id: str) -> Any | None:
-        """The member's lock, taken, if the member is in memory and no one holds it."""
+    def _in_memory(self, member_id: str) -> bool:
+        """Whether this process holds the member in memory: deciding for it reads nothing
+        from the store (which would hold up the event loop)."""
         try:
-            cached = self.repository.cache.get(UUID(member_id))
+            return isinstance(self.repository.cache.get(UUID(member_id)), Member)
         except (KeyError, ValueError, AttributeError):
-            return None
-        return self.locks.try_hold(member_id) if isinstance(cached, Member) else None
+            return False
 
     async def _purchases_in_memory(self, member_id: str, orders: Waiting) -> None:
         """Decides the orders one after another on the member in memory and saves them in one
         go; answers each one's future, or leaves them all to `post_purchase` (a referral
         credit due, a refusal, a race lost: what a single post would answer is worked out
-        there)."""
-        try:
-            member = self.member_to_change(member_id)  # a copy of the cached member
-        except LedgerError:
+        there). A lane's later round may find the member gone from memory (a race lost to
+        another process forgets it): that round is left to `post_purchase` too."""
+        if not self._in_memory(member_id):
             return
+        member = self.member_to_change(member_id)  # a copy of the cached member
         if member.awaits_referral_credit:
             return
         rules, decided = self.rules(), []

@@ -94,12 +94,15 @@ def test_a_copy_made_stale_by_another_process_is_refused_and_counted_afresh(data
         member = here.enroll()
         soon(here, order(member, "100.00", "T-1"))
         there.buy(member, "40.00", "2026-01-03", "T-2")  # `here` still holds the copy after T-1
+        in_thread, threads_used = here.ledger.post_purchase, []
+        here.ledger.post_purchase = lambda **o: threads_used.append(1) or in_thread(**o)
 
         answers = soon(here, *(order(member, "10.00", f"T-{3 + n}") for n in range(at_once)))
 
         assert sorted(a.body["member"]["balance"]["available"] for a in answers) == \
             [140 + 10 * (n + 1) for n in range(at_once)]
         assert there.balance(member)["available"] == 140 + 10 * at_once
+        assert len(threads_used) == at_once  # refused, then forgotten: read in threads, not on the loop
     finally:
         here.ledger.close()
         there.ledger.close()
