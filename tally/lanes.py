@@ -76,9 +76,10 @@ class MemberLanes:
                     for _, answer in round_:
                         if not answer.done():
                             answer.set_exception(failure)
-                for _, answer in round_:
-                    if not answer.done():
-                        answer.set_result(None)
+                finally:  # what `decide` left (or a lane cancelled) is posted alone
+                    for _, answer in round_:
+                        if not answer.done():
+                            answer.set_result(None)
         finally:
             self._close(lane)
 
