@@ -8,25 +8,18 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse
 
-from tally.listings import LotList
-
 
 def _default(value: Any) -> Any:
-    if isinstance(value, LotList):  # a member document's lots, each lot encoded once
-        return orjson.Fragment(value.json(dumps))
     if isinstance(value, Decimal):
         return str(value)
     if hasattr(value, "__dataclass_fields__"):
         return {name: getattr(value, name) for name in value.__dataclass_fields__}
-    for base in (dict, list, str, int):  # any other subclass: as what it is a kind of
-        if isinstance(value, base):
-            return base(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def dumps(content: Any) -> bytes:
-    return orjson.dumps(content, default=_default, option=orjson.OPT_UTC_Z
-                        | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)
+    return orjson.dumps(content, default=_default,
+                        option=orjson.OPT_UTC_Z | orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
 class Json(JSONResponse):

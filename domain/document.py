@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from domain.lots import Lot, spending_order
+from domain.lots import spending_order
 from domain.rules import Rules
 from domain.tiers import next_tier, qualifying_spend
 
@@ -14,21 +14,11 @@ def money(value: Any) -> str:
     return f"{value:.2f}"
 
 
-def shown_lot(lot: Lot) -> dict[str, Any]:
-    """A lot as the document lists it."""
-    return {"lot_id": lot.lot_id, "remaining": lot.remaining, "available_at": lot.available_at,
-            "expires_at": lot.expires_at, "source": lot.source,
-            "status": "pending" if lot.pending else "available"}
-
-
-def member_document(member: Any, rules: Rules, at: datetime,
-                    lots: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The document as of `at` (qualifying spend is counted over the window ending at `at`).
-    `lots`, if given, is the member's lots already shown in spending order."""
+def member_document(member: Any, rules: Rules, at: datetime) -> dict[str, Any]:
+    """The document as of `at` (qualifying spend is counted over the window ending at `at`)."""
     spend = qualifying_spend(member.spend, at, rules.tier_window_days)
     upcoming = next_tier(rules, member.tier)
-    if lots is None:
-        lots = [shown_lot(lot) for lot in sorted(member.lots.values(), key=spending_order)]
+    lots = sorted(member.lots.values(), key=spending_order)
     return {
         "member_id": str(member.id),
         "status": member.status,
@@ -49,6 +39,11 @@ def member_document(member: Any, rules: Rules, at: datetime,
                 "spend_needed": money(max(upcoming.min_spend - spend, 0)),
             },
         },
-        "lots": lots,
+        "lots": [
+            {"lot_id": lot.lot_id, "remaining": lot.remaining, "available_at": lot.available_at,
+             "expires_at": lot.expires_at, "source": lot.source,
+             "status": "pending" if lot.pending else "available"}
+            for lot in lots
+        ],
         "version": member.version,
     }

@@ -75,15 +75,13 @@ class Member(MemberFacts, Aggregate):
 
     # Balances -----------------------------------------------------------------------------
 
-    # Lists, not generators: a quarter faster, and every document sums both (3,000 lots: 128
-    # against 94 us each).
     @property
     def available(self) -> int:
-        return sum([lot.remaining for lot in self.lots.values() if not lot.pending])
+        return sum(lot.remaining for lot in self.lots.values() if not lot.pending)
 
     @property
     def pending(self) -> int:
-        return sum([lot.remaining for lot in self.lots.values() if lot.pending])
+        return sum(lot.remaining for lot in self.lots.values() if lot.pending)
 
     def holds(self, kind: str, value: str) -> bool:
         return {"kind": kind, "value": value} in self.identities

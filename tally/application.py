@@ -35,7 +35,6 @@ from tally.bulk import AggregateCache, insert_facts, load_many
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.lanes import MemberLanes
-from tally.listings import LotListings
 from tally.transcoder import LotTable, OrjsonTranscoder
 
 
@@ -184,7 +183,6 @@ class LedgerCore(Application):
         self.clock = clock
         self.locks = MemberLocks()
         self.lanes = MemberLanes()
-        self.listings = LotListings()
         self._rules_at = lru_cache(maxsize=64)(self._load_rules_at)
         self._program_cache: tuple[Program | None, float] = (None, 0.0)
         self.bulk_cache = AggregateCache()
@@ -375,14 +373,12 @@ class LedgerCore(Application):
 
     def document(self, member: Member, rules: Rules | None = None,
                  at: datetime | None = None) -> dict[str, Any]:
-        return member_document(member, rules or self.rules(), at or self.clock(),
-                               self.listings.of(member.lots))
+        return member_document(member, rules or self.rules(), at or self.clock())
 
     def document_at_version(self, member_id: str, version: int, program_version: int) -> dict:
         """The member document as it was when `version` was recorded (for replayed answers)."""
         member = self.repository.get(UUID(member_id), version=version)
-        return member_document(member, self._rules_at(program_version), member.modified_on,
-                               self.listings.of(member.lots))
+        return member_document(member, self._rules_at(program_version), member.modified_on)
 
     def answer(self, result: dict[str, Any], member_id: str, member_version: int,
                program_version: int, replayed: bool) -> Outcome:
