@@ -64,3 +64,20 @@ def test_forty_concurrent_purchases_on_one_member_each_count_once(server):
     with httpx.Client(base_url=server) as http:
         balance = http.get(f"/v1/members/{member}", headers=auth("pos")).json()["balance"]
     assert balance["available"] == 400
+
+
+def test_purchases_and_redemptions_racing_on_one_member_each_count_once(server):
+    with httpx.Client(base_url=server) as http:
+        member = http.post("/v1/members", json={}, headers=auth("pos")).json()["member_id"]
+        http.post("/v1/transactions", json=purchase(member, "T-0", "100.00"), headers=auth("pos"))
+    requests = [("/v1/transactions", purchase(member, f"T-{n}", "10.00")) for n in range(1, 31)]
+    requests[5::6] = [(f"/v1/members/{member}/redemptions", {"redemption_id": f"R-{n}", "points": 20})
+                      for n in range(5)]
+    answers = post_all(server, requests)
+
+    assert [a.status_code for a in answers] == [201] * 30
+    versions = [a.json()["member"]["version"] for a in answers]
+    assert sorted(versions) == list(range(3, 33))  # thirty facts, one after another
+    with httpx.Client(base_url=server) as http:
+        balance = http.get(f"/v1/members/{member}", headers=auth("pos")).json()["balance"]
+    assert (balance["available"], balance["redeemed"]) == (100 + 25 * 10 - 5 * 20, 100)
