@@ -82,8 +82,7 @@ class PurchaseUseCases(LedgerCore):
         if order["identity"] is None:
             member_id = str(order["member_id"])
             answer = self.lanes.join(member_id, order)
-            if answer is None and self._in_memory(member_id) \
-                    and (lock := self.locks.try_hold(member_id)) is not None:
+            if answer is None and (lock := self.locks.try_hold(member_id)) is not None:
                 answer = asyncio.get_running_loop().create_future()
                 lane = self.lanes.opened(member_id, lock)
                 try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tally.storage import open_pool
-from tests.integration.ledgers import Shop, open_ledger
+from tests.integration.ledgers import Shop, open_ledger, threads_of
 
 
 @pytest.fixture
@@ -23,10 +23,6 @@ def pool(clean_db):
 
 
 @pytest.fixture
-def threads_used(shop, monkeypatch):
+def threads_used(shop):
     """The transaction ids of the purchases that went to `post_purchase` in a worker thread."""
-    calls = []
-    in_thread = shop.ledger.post_purchase
-    monkeypatch.setattr(shop.ledger, "post_purchase",
-                        lambda **kwargs: calls.append(kwargs["transaction_id"]) or in_thread(**kwargs))
-    return calls
+    return threads_of(shop.ledger)

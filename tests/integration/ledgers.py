@@ -97,3 +97,12 @@ def soon(shop: Shop, *orders: dict, failures: bool = False) -> list:
         return await asyncio.gather(*(shop.ledger.post_purchase_soon(**o) for o in orders),
                                     return_exceptions=failures)
     return asyncio.run(post_all())
+
+
+def threads_of(ledger: Ledger) -> list[str]:
+    """From now on, the transaction id of each purchase that goes to `post_purchase` in a
+    worker thread (the event loop left it there)."""
+    calls: list[str] = []
+    in_thread = ledger.post_purchase
+    ledger.post_purchase = lambda **order: calls.append(order["transaction_id"]) or in_thread(**order)
+    return calls

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.integration.ledgers import ACTOR, Clock, Shop, open_ledger, order, soon
+from tests.integration.ledgers import ACTOR, Clock, Shop, open_ledger, order, soon, threads_of
 
 
 def test_a_member_in_memory_is_served_without_a_thread_and_answers_like_post_purchase(shop, threads_used):
@@ -94,8 +94,7 @@ def test_a_copy_made_stale_by_another_process_is_refused_and_counted_afresh(data
         member = here.enroll()
         soon(here, order(member, "100.00", "T-1"))
         there.buy(member, "40.00", "2026-01-03", "T-2")  # `here` still holds the copy after T-1
-        in_thread, threads_used = here.ledger.post_purchase, []
-        here.ledger.post_purchase = lambda **o: threads_used.append(1) or in_thread(**o)
+        threads_used = threads_of(here.ledger)
 
         answers = soon(here, *(order(member, "10.00", f"T-{3 + n}") for n in range(at_once)))
 
