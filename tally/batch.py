@@ -126,13 +126,18 @@ class BatchUseCases(PurchaseUseCases):
         those the chunk `after` read or recorded come from it (members it changed as copies:
         the originals are being saved), the rest from the bulk cache or the store."""
         earlier = after.known if after else {}
-        claims = [IdentityClaim.id_for(*o["identity"]) for o in orders if o["identity"]]
-        known = {i: earlier[i] for i in guards + claims if i in earlier}
-        known.update(load_many(self, [i for i in guards + claims if i not in known],
-                               self.bulk_cache, snapshotted=False))
+        known = {i: earlier[i] for i in guards if i in earlier}
+        known.update(load_many(self, [i for i in guards if i not in known], snapshotted=False))
+        # a purchase posted before is answered from its guard alone, as a single post's is
+        # (whoever holds the card now): a re-run import reads no member for it
+        fresh = [o for o, guard in zip(orders, guards) if guard not in known]
+        claims = [IdentityClaim.id_for(*o["identity"]) for o in fresh if o["identity"]]
+        known.update({i: earlier[i] for i in claims if i in earlier})
+        known.update(load_many(self, [i for i in claims if i not in known], self.bulk_cache,
+                               snapshotted=False))
         holders = [known[c].holder for c in claims if c in known and known[c].holder]
         member_ids = [member_uuid(m) for m in
-                      [o["member_id"] for o in orders if o["member_id"]] + holders]
+                      [o["member_id"] for o in fresh if o["member_id"]] + holders]
         for member_id in member_ids:
             member = earlier.get(member_id)
             if member_id in known or not isinstance(member, Member):
@@ -164,13 +169,13 @@ class BatchUseCases(PurchaseUseCases):
                     known: dict[UUID, Any], changed: dict[UUID, Any]) -> dict[str, Any]:
         """Judges one order whose Purchase guard id is `key`."""
         rules.require_currency(order["currency"])
-        member = self._member_in(order, known)
         earlier = known.get(key)
         if earlier is not None:
             if earlier.request_hash != order["request_hash"]:
                 raise IdempotencyConflict(f"transaction {order['channel']}/{order['transaction_id']}"
                                           " was already used with a different body")
             return {"status": 200, "points_earned": earlier.points_earned}
+        member = self._member_in(order, known)
         if member.status == "merged":
             raise MemberMerged(str(member.id), member.merged_into)
         fields = {k: v for k, v in order.items() if k not in ("member_id", "identity")}

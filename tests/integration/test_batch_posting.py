@@ -75,6 +75,19 @@ def test_a_batch_reaches_members_by_identity(shop):
     assert [(r["status"], r.get("code")) for r in results] == [(201, None), (404, "identity_not_found")]
 
 
+def test_a_resent_purchase_replays_though_its_card_left_the_member_as_a_single_post_does(shop):
+    member_id = shop.ledger.enroll(member_id=None, identities=[("card", "C-9")], referrer_code=None,
+                                   occurred_at=at("2026-01-01"), actor=ACTOR,
+                                   request_hash="e").body["member_id"]
+    by_card = order("W-1", None, identity=("card", "C-9"))
+    assert shop.ledger.post_purchases([by_card])[0]["status"] == 201
+    shop.ledger.unlink_identity(UUID(member_id), "card", "C-9", ACTOR)
+    assert shop.ledger.post_purchase(**by_card).replayed
+    assert shop.ledger.post_purchases([by_card, order("W-2", None, identity=("card", "C-9"))]) == [
+        {"status": 200, "points_earned": 10},
+        {"status": 404, "code": "identity_not_found", "detail": "no member holds card C-9"}]
+
+
 def test_a_batch_changes_copies_never_the_member_other_requests_copy_from(shop):
     member = shop.enroll()["member_id"]
     shop.ledger.post_purchases([order("W-1", member)])
