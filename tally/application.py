@@ -230,7 +230,7 @@ class LedgerCore(Application):
             raise
         snapshots = self._snapshots_due(facts, self.snapshotting_intervals)
         if snapshots:
-            await anyio.to_thread.run_sync(self.snapshots.put, snapshots)
+            await anyio.to_thread.run_sync(self._put_snapshots, snapshots)
         self._notify(recordings)
         return recordings
 
@@ -280,15 +280,27 @@ class LedgerCore(Application):
         """
         snapshots = self._snapshots_due(processing_event, intervals)
         if snapshots:
-            self.snapshots.put(snapshots)
+            self._put_snapshots(snapshots)
+
+    def _put_snapshots(self, snapshots: list[Snapshot]) -> None:
+        self.snapshots.put(snapshots)
+        marks = self.bulk_cache.snapshot_at
+        self.bulk_cache.note_snapshots({s.originator_id: s.originator_version
+                                        for s in snapshots if s.originator_id in marks})
 
     def _snapshots_due(self, processing_event: ProcessingEvent,
                        intervals: dict[type, int]) -> list[Snapshot]:
-        crossed = {}
+        """Members whose save crossed a multiple of their interval, or (read by bulk work,
+        which knows their latest snapshot) left them an interval or more past it: a member
+        of 60 facts with none would otherwise be read cold, all 60 replayed, night after
+        night, until it crossed 100."""
+        crossed, marks = {}, self.bulk_cache.snapshot_at
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = intervals.get(type(aggregate))
-            if interval and event.originator_version % interval == 0:
+            version = event.originator_version
+            if interval and (version % interval == 0
+                             or version - marks.get(aggregate.id, version) >= interval):
                 crossed[aggregate.id] = aggregate
         if not crossed or self.snapshots is None:
             return []

@@ -90,11 +90,16 @@ class AggregateCache:
     used going first: an import by card names a claim with every member, and with one limit
     for both, 67,000 members of a worker and their cards took turns pushing each other out
     and none was ever found again.
+
+    `snapshot_at` holds the version of the latest snapshot of each member bulk work read
+    from the store (0: none), so that saving it can snapshot a member whose facts since
+    have piled up, not only one crossing a multiple of the interval.
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
         self.maxsize = maxsize
         self.shelves: dict[type, OrderedDict[UUID, Any]] = defaultdict(OrderedDict)
+        self.snapshot_at: dict[UUID, int] = {}
         self.lock = threading.Lock()
 
     def take(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
@@ -114,13 +119,22 @@ class AggregateCache:
             shelf[aggregate.id] = aggregate
             shelf.move_to_end(aggregate.id)
             if len(shelf) > self.maxsize:
-                shelf.popitem(last=False)
+                self.snapshot_at.pop(shelf.popitem(last=False)[0], None)
 
     def forget(self, ids: Iterable[UUID]) -> None:
         ids = list(ids)
         for shelf in self.shelves.values():
             for aggregate_id in ids:
                 shelf.pop(aggregate_id, None)
+        for aggregate_id in ids:
+            self.snapshot_at.pop(aggregate_id, None)
+
+    def note_snapshots(self, versions: dict[UUID, int]) -> None:
+        """Remembers members' latest snapshot versions (marks of members taken and never
+        given back are dropped all at once, past four times the cache's size)."""
+        if len(self.snapshot_at) > 4 * self.maxsize:
+            self.snapshot_at.clear()
+        self.snapshot_at.update(versions)
 
 
 def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | None = None,
@@ -137,11 +151,13 @@ def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | Non
     missing = [i for i in ids if i not in found]
     # binary tuples: as text, every state came over in hex, twice its size, into a dict
     with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        snapshot_at: dict[UUID, int] = {}
         if snapshotted and app.snapshots is not None and missing:
             table = Identifier(recorder.datastore.schema, app.snapshots.recorder.events_table_name)
             cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (missing,), binary=True)
             for snapshot in _stored(cursor.fetchall()):
                 found[snapshot.originator_id] = app.mapper.to_domain_event(snapshot).mutate(None)
+                snapshot_at[snapshot.originator_id] = snapshot.originator_version
         table = Identifier(recorder.datastore.schema, recorder.events_table_name)
         after = [found[i].version if i in found else 0 for i in ids]
         cursor.execute(_EVENTS_AFTER.format(table=table), (ids, after), binary=True)
@@ -154,4 +170,6 @@ def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | Non
         for event in stream:
             aggregate = event.mutate(aggregate)
         found[aggregate_id] = aggregate
+    if cache is not None and snapshotted and app.snapshots is not None:
+        cache.note_snapshots({i: snapshot_at.get(i, 0) for i in missing if i in found})
     return found

@@ -118,3 +118,34 @@ def test_bulk_work_reads_a_member_from_its_latest_snapshot(shop, database_url):
         assert (restored.version, restored.available, len(restored.lots)) == (32, 93, 31)
     finally:
         fresh.close()
+
+
+def test_bulk_work_snapshots_a_member_read_cold_with_an_interval_of_facts_since_its_last(
+        shop, database_url):
+    behind, recent = shop.enroll(), shop.enroll()
+    for day in range(1, 41):  # versions 2-41 by requests: no snapshot (they take one at 100)
+        shop.buy(behind, "3.00", f"2026-01-{day % 28 + 1:02d}")
+    for day in range(1, 11):
+        shop.buy(recent, "3.00", f"2026-01-{day % 28 + 1:02d}")
+    fresh = open_ledger(database_url)  # reads both cold
+    try:
+        results = fresh.post_purchases([dict(
+            transaction_id=f"N-{n}", channel="web", store_id=None, member_id=member["member_id"],
+            identity=None, amount=Decimal("3.00"), currency="CNY", items=[],
+            occurred_at=at("2026-02-01"), actor=ACTOR, request_hash=f"N-{n}")
+            for n, member in enumerate((behind, recent))])
+        assert [r["status"] for r in results] == [201, 201]
+        for n in range(2, 27):  # versions 13-37 of the recent member: a snapshot at 25 only
+            fresh.post_purchases([dict(
+                transaction_id=f"N-{n}", channel="web", store_id=None,
+                member_id=recent["member_id"], identity=None, amount=Decimal("3.00"),
+                currency="CNY", items=[], occurred_at=at("2026-02-02"), actor=ACTOR,
+                request_hash=f"N-{n}")])
+    finally:
+        fresh.close()
+    with psycopg.connect(database_url) as conn:
+        versions = {key: [row[0] for row in conn.execute(
+            "SELECT originator_version FROM ledger_snapshots WHERE originator_id = %s "
+            "ORDER BY originator_version", (UUID(member["member_id"]),))]
+            for key, member in (("behind", behind), ("recent", recent))}
+    assert versions == {"behind": [42], "recent": [25]}
