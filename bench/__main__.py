@@ -133,7 +133,7 @@ def main() -> None:
     report(rows)
 
 
-def report(rows: list[tuple[str, ...]]) -> None:
+def report(rows: list[tuple[str, ...]], name: str = "latest") -> None:
     machine = f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [f"Tally benchmarks, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine}", "",
              "| scenario | result | details |", "|---|---|---|"]
@@ -141,7 +141,7 @@ def report(rows: list[tuple[str, ...]]) -> None:
     text = "\n".join(lines)
     print(text)
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "latest.md").write_text(text + "\n")
+    (ROOT / "bench" / "results" / f"{name}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":
