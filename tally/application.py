@@ -9,6 +9,7 @@ the save, and the use case starts again from fresh state (bounded, then `Busy`).
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -36,6 +37,8 @@ from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.lanes import MemberLanes
 from tally.transcoder import LotTable, OrjsonTranscoder
+
+log = logging.getLogger("tally")
 
 
 def _facts_of(aggregates: Iterable[Any], saved_kwargs: dict[str, Any]) -> ProcessingEvent:
@@ -283,7 +286,16 @@ class LedgerCore(Application):
             self._put_snapshots(snapshots)
 
     def _put_snapshots(self, snapshots: list[Snapshot]) -> None:
-        self.snapshots.put(snapshots)
+        """Stores snapshots of members whose facts are saved already. A snapshot is only a
+        shortcut for reading a member: if it cannot be written (the database went away just
+        after the commit, another process wrote the same one), the write is still answered
+        as saved, and the member is read from its facts until a later snapshot."""
+        try:
+            self.snapshots.put(snapshots)
+        except persistence.PersistenceError as failure:
+            log.warning("%d snapshot(s) not written (%s); the facts are saved", len(snapshots),
+                        failure)
+            return
         marks = self.bulk_cache.snapshot_at
         self.bulk_cache.note_snapshots({s.originator_id: s.originator_version
                                         for s in snapshots if s.originator_id in marks})

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import orjson
 import psycopg
+from eventsourcing import persistence
 
 from domain.member_facts import NEXT_TIMER
 
@@ -149,3 +150,21 @@ def test_bulk_work_snapshots_a_member_read_cold_with_an_interval_of_facts_since_
             "ORDER BY originator_version", (UUID(member["member_id"]),))]
             for key, member in (("behind", behind), ("recent", recent))}
     assert versions == {"behind": [42], "recent": [25]}
+
+
+def test_a_purchase_whose_snapshot_could_not_be_written_is_answered_as_saved(
+        shop, database_url, monkeypatch):
+    member = shop.enroll()
+    for day in range(1, 99):  # versions 2-99
+        shop.buy(member, "3.00", f"2026-01-{day % 28 + 1:02d}")
+
+    def database_gone(snapshots):
+        raise persistence.OperationalError("the database went away")
+
+    monkeypatch.setattr(shop.ledger.snapshots, "put", database_gone)
+    answer = shop.buy(member, "3.00", "2026-02-01")  # version 100: a snapshot falls due
+    assert (answer["points_earned"], answer["member"]["version"]) == (3, 100)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM ledger_snapshots").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM ledger_events WHERE originator_id = %s",
+                            (UUID(member["member_id"]),)).fetchone() == (100,)
