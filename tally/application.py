@@ -32,7 +32,7 @@ from domain.member import Member
 from domain.member_facts import NEXT_TIMER
 from domain.program import PROGRAM_ID, Program
 from domain.rules import Rules
-from tally.bulk import AggregateCache, insert_facts, load_many
+from tally.bulk import AggregateCache, SnapshotMarks, insert_facts, load_many
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.lanes import MemberLanes
@@ -189,6 +189,7 @@ class LedgerCore(Application):
         self._rules_at = lru_cache(maxsize=64)(self._load_rules_at)
         self._program_cache: tuple[Program | None, float] = (None, 0.0)
         self.bulk_cache = AggregateCache()
+        self.snapshot_marks = SnapshotMarks()
         self.committer = GroupCommitter(self._record)
 
     def construct_factory(self, env: Any) -> Any:
@@ -296,23 +297,20 @@ class LedgerCore(Application):
             log.warning("%d snapshot(s) not written (%s); the facts are saved", len(snapshots),
                         failure)
             return
-        marks = self.bulk_cache.snapshot_at
-        self.bulk_cache.note_snapshots({s.originator_id: s.originator_version
-                                        for s in snapshots if s.originator_id in marks})
+        self.snapshot_marks.drop(snapshot.originator_id for snapshot in snapshots)
 
     def _snapshots_due(self, processing_event: ProcessingEvent,
                        intervals: dict[type, int]) -> list[Snapshot]:
-        """Members whose save crossed a multiple of their interval, or (read by bulk work,
-        which knows their latest snapshot) left them an interval or more past it: a member
+        """Members whose save crossed a multiple of their interval, or that were read from
+        the store and are now `SnapshotMarks.LAG` facts past their latest snapshot: a member
         of 60 facts with none would otherwise be read cold, all 60 replayed, night after
         night, until it crossed 100."""
-        crossed, marks = {}, self.bulk_cache.snapshot_at
+        crossed, marks = {}, self.snapshot_marks
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = intervals.get(type(aggregate))
             version = event.originator_version
-            if interval and (version % interval == 0
-                             or version - marks.get(aggregate.id, version) >= interval):
+            if interval and (version % interval == 0 or marks.lagging(aggregate.id, version)):
                 crossed[aggregate.id] = aggregate
         if not crossed or self.snapshots is None:
             return []
@@ -333,10 +331,23 @@ class LedgerCore(Application):
                 aggregate = fact.mutate(aggregate)
             return aggregate if isinstance(aggregate, kind) else None
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, projector_func=self._read_cold)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
+
+    def _read_cold(self, aggregate: Any, facts: Iterable[Any]) -> Any:
+        """The library's projector for an aggregate the repository reads from the store (not
+        from its cache): a member's latest snapshot, then its facts since; the member is
+        marked with that snapshot's version."""
+        snapshot_version = None
+        for fact in facts:
+            if snapshot_version is None:
+                snapshot_version = fact.originator_version if isinstance(fact, Snapshot) else 0
+            aggregate = fact.mutate(aggregate)
+        if isinstance(aggregate, Member):
+            self.snapshot_marks.note(aggregate.id, aggregate.version, snapshot_version or 0)
+        return aggregate
 
     def member(self, member_id: UUID | str) -> Member:
         """The member as recorded now (facts other processes stored included);
@@ -490,7 +501,8 @@ class LedgerCore(Application):
     def _catch_up_many(self, member_ids: list[UUID], as_of: datetime) -> list[Any]:
         rules, touched, facts = self.rules(), [], []
         try:
-            for member in load_many(self, member_ids, self.bulk_cache).values():
+            for member in load_many(self, member_ids, self.bulk_cache,
+                                    marks=self.snapshot_marks).values():
                 if isinstance(member, Member) and member.status == "active":
                     member.catch_up(rules, as_of, TICK_ACTOR)
                     if member._pending_events:

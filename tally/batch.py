@@ -146,7 +146,8 @@ class BatchUseCases(PurchaseUseCases):
                 known[member_id] = copy.deepcopy(earlier.pop(member_id))
             elif not member.pending_events:  # facts of a refused order are never carried on
                 known[member_id] = earlier.pop(member_id)
-        known.update(load_many(self, [m for m in member_ids if m not in known], self.bulk_cache))
+        known.update(load_many(self, [m for m in member_ids if m not in known], self.bulk_cache,
+                               marks=self.snapshot_marks))
         return known
 
     def _member_in(self, order: dict[str, Any], known: dict[UUID, Any]) -> Member:

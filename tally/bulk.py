@@ -90,16 +90,11 @@ class AggregateCache:
     used going first: an import by card names a claim with every member, and with one limit
     for both, 67,000 members of a worker and their cards took turns pushing each other out
     and none was ever found again.
-
-    `snapshot_at` holds the version of the latest snapshot of each member bulk work read
-    from the store (0: none), so that saving it can snapshot a member whose facts since
-    have piled up, not only one crossing a multiple of the interval.
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
         self.maxsize = maxsize
         self.shelves: dict[type, OrderedDict[UUID, Any]] = defaultdict(OrderedDict)
-        self.snapshot_at: dict[UUID, int] = {}
         self.lock = threading.Lock()
 
     def take(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
@@ -119,30 +114,50 @@ class AggregateCache:
             shelf[aggregate.id] = aggregate
             shelf.move_to_end(aggregate.id)
             if len(shelf) > self.maxsize:
-                self.snapshot_at.pop(shelf.popitem(last=False)[0], None)
+                shelf.popitem(last=False)
 
     def forget(self, ids: Iterable[UUID]) -> None:
         ids = list(ids)
         for shelf in self.shelves.values():
             for aggregate_id in ids:
                 shelf.pop(aggregate_id, None)
-        for aggregate_id in ids:
-            self.snapshot_at.pop(aggregate_id, None)
 
-    def note_snapshots(self, versions: dict[UUID, int]) -> None:
-        """Remembers members' latest snapshot versions (marks of members taken and never
-        given back are dropped all at once, past four times the cache's size)."""
-        if len(self.snapshot_at) > 4 * self.maxsize:
-            self.snapshot_at.clear()
-        self.snapshot_at.update(versions)
+
+class SnapshotMarks:
+    """Members read from the store with facts since their latest snapshot: the version of
+    that snapshot (0: none). Requests snapshot a member every 100 facts, so most members sit
+    with dozens of facts since their last one, replayed on every cold read (each night's
+    import, each read after a restart or an eviction); a save of a marked member snapshots
+    it once it is `LAG` facts past its snapshot, and the mark goes. Bounded: past `limit`
+    marks, all are dropped (they only save work)."""
+
+    LAG = 25
+
+    def __init__(self, limit: int = 400_000) -> None:
+        self.versions: dict[UUID, int] = {}
+        self.limit = limit
+
+    def note(self, member_id: UUID, version: int, snapshot_version: int) -> None:
+        if version > snapshot_version:
+            if len(self.versions) >= self.limit:
+                self.versions.clear()
+            self.versions[member_id] = snapshot_version
+
+    def lagging(self, member_id: UUID, version: int) -> bool:
+        return version - self.versions.get(member_id, version) >= self.LAG
+
+    def drop(self, member_ids: Iterable[UUID]) -> None:
+        for member_id in member_ids:
+            self.versions.pop(member_id, None)
 
 
 def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | None = None,
-              snapshotted: bool = True) -> dict[UUID, Any]:
+              snapshotted: bool = True, marks: SnapshotMarks | None = None) -> dict[UUID, Any]:
     """The current state of every aggregate among `ids` that exists (missing ids are absent);
     those in `cache` are taken from it and brought up to date. Guards and claims are never
     snapshotted: without `snapshotted`, the snapshots table is not asked for them (a chunk's
-    thousand new purchase ids were looked up there too, the table scanned where unanalysed)."""
+    thousand new purchase ids were looked up there too, the table scanned where unanalysed).
+    `marks` learns how far each aggregate read from the store is past its snapshot."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return {}
@@ -170,6 +185,7 @@ def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | Non
         for event in stream:
             aggregate = event.mutate(aggregate)
         found[aggregate_id] = aggregate
-    if cache is not None and snapshotted and app.snapshots is not None:
-        cache.note_snapshots({i: snapshot_at.get(i, 0) for i in missing if i in found})
+    for aggregate_id in missing if marks is not None else ():
+        if aggregate_id in found:
+            marks.note(aggregate_id, found[aggregate_id].version, snapshot_at.get(aggregate_id, 0))
     return found

@@ -12,7 +12,7 @@ from eventsourcing import persistence
 
 from domain.member_facts import NEXT_TIMER
 
-from tests.integration.ledgers import ACTOR, at, open_ledger
+from tests.integration.ledgers import ACTOR, Shop, at, open_ledger
 
 
 def test_a_member_is_snapshotted_every_hundred_facts_and_restored_from_the_latest(
@@ -168,3 +168,20 @@ def test_a_purchase_whose_snapshot_could_not_be_written_is_answered_as_saved(
         assert conn.execute("SELECT count(*) FROM ledger_snapshots").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM ledger_events WHERE originator_id = %s",
                             (UUID(member["member_id"]),)).fetchone() == (100,)
+
+
+def test_a_request_snapshots_a_member_it_read_cold_far_past_its_snapshot_once(shop, database_url):
+    member = shop.enroll()
+    for day in range(1, 41):  # versions 2-41: no snapshot (requests take one at 100)
+        shop.buy(member, "3.00", f"2026-01-{day % 28 + 1:02d}")
+    fresh = Shop(open_ledger(database_url))  # reads the member cold
+    try:
+        for day in range(1, 31):  # versions 42-71
+            fresh.buy(member, "3.00", f"2026-02-{day % 28 + 1:02d}", transaction_id=f"F-{day}")
+    finally:
+        fresh.ledger.close()
+    with psycopg.connect(database_url) as conn:
+        versions = [row[0] for row in conn.execute(
+            "SELECT originator_version FROM ledger_snapshots WHERE originator_id = %s "
+            "ORDER BY originator_version", (UUID(member["member_id"]),))]
+    assert versions == [42]  # then every 100 again, not every 25

@@ -1,5 +1,5 @@
-"""The bulk cache keeps members and identity claims up to its size each, the least recently
-used going first."""
+"""What bulk work keeps in memory: members and identity claims up to a size each, the least
+recently used going first; marks of members read far past their latest snapshot."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 
 from domain.guards import IdentityClaim
 from domain.member import Member
-from tally.bulk import AggregateCache
+from tally.bulk import AggregateCache, SnapshotMarks
 
 ACTOR = {"name": "t", "role": "admin", "request_id": None}
 
@@ -46,3 +46,22 @@ def test_what_is_taken_or_forgotten_is_no_longer_there():
     assert cache.take([one.id]) == {one.id: one}
     cache.forget([two.id])
     assert cache.take([one.id, two.id]) == {}
+
+
+def test_a_member_read_far_past_its_snapshot_is_marked_until_one_is_taken():
+    marks, lagging_one, recent_one, current = SnapshotMarks(), UUID(int=1), UUID(int=2), UUID(int=3)
+    marks.note(lagging_one, 40, 0)  # 40 facts, no snapshot
+    marks.note(recent_one, 110, 100)
+    marks.note(current, 100, 100)  # nothing since its snapshot: nothing to remember
+    assert [marks.lagging(lagging_one, 41), marks.lagging(recent_one, 111),
+            marks.lagging(recent_one, 125)] == [True, False, True]
+    assert marks.versions == {lagging_one: 0, recent_one: 100}
+    marks.drop([lagging_one])
+    assert not marks.lagging(lagging_one, 41)
+
+
+def test_marks_past_their_limit_start_again():
+    marks = SnapshotMarks(limit=2)
+    for number in (1, 2, 3):
+        marks.note(UUID(int=number), 30, 0)
+    assert marks.versions == {UUID(int=3): 0}
