@@ -28,7 +28,7 @@ from domain.guards import IdentityClaim, Purchase
 from domain.member import Member
 from domain.rules import Rules
 from tally.bulk import collector_paused, load_many
-from tally.purchases import PurchaseUseCases
+from tally.purchases import PurchaseUseCases, purchase_fields
 
 CHUNK = 1000
 STATUS = {"member_not_found": 404, "identity_not_found": 404, "transaction_not_found": 404,
@@ -179,8 +179,8 @@ class BatchUseCases(PurchaseUseCases):
         member = self._member_in(order, known)
         if member.status == "merged":
             raise MemberMerged(str(member.id), member.merged_into)
-        fields = {k: v for k, v in order.items() if k not in ("member_id", "identity")}
-        purchase, others = self.record_purchase(member, rules, known=known, **fields)
+        purchase, others = self.record_purchase(member, rules, known=known,
+                                                **purchase_fields(order))
         for aggregate in (member, purchase, *others):
             known[aggregate.id] = changed[aggregate.id] = aggregate
         return {"status": 201, "points_earned": purchase.points_earned}

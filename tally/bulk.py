@@ -185,7 +185,7 @@ def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | Non
         for event in stream:
             aggregate = event.mutate(aggregate)
         found[aggregate_id] = aggregate
-    for aggregate_id in missing if marks is not None else ():
-        if aggregate_id in found:
+    if marks is not None:
+        for aggregate_id in (i for i in missing if i in found):
             marks.note(aggregate_id, found[aggregate_id].version, snapshot_at.get(aggregate_id, 0))
     return found

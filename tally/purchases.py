@@ -22,6 +22,12 @@ from tally.guarding import Outcome, check_replay, retrying
 from tally.lanes import Waiting
 
 
+def purchase_fields(order: dict[str, Any]) -> dict[str, Any]:
+    """An order's (`post_purchase`'s keyword arguments) fields for `record_purchase`: all but
+    how it names the member, who is found by then."""
+    return {key: value for key, value in order.items() if key not in ("member_id", "identity")}
+
+
 class PurchaseUseCases(LedgerCore):
     def holder_of(self, kind: str, value: str) -> Member:
         """The member holding an identity (after a merge, the survivor); IdentityNotFound."""
@@ -118,9 +124,8 @@ class PurchaseUseCases(LedgerCore):
         for order, answer in orders:
             if decided:
                 await asyncio.sleep(0)  # other requests go on meanwhile: a round is long
-            fields = {key: value for key, value in order.items() if key not in ("member_id", "identity")}
             try:
-                purchase, _ = self.record_purchase(member, rules, **fields)
+                purchase, _ = self.record_purchase(member, rules, **purchase_fields(order))
             except LedgerError:
                 return
             decided.append((answer, purchase, self.document(member, rules)))
