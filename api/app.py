@@ -53,6 +53,9 @@ def attach(app: FastAPI, runtime: Any) -> None:
     if read_side is not None:
         metrics.add_gauge("tally_projection_lag", "Facts stored but not yet in every read model.",
                           read_side.lag)
+    if hasattr(read_side, "restarts"):  # the read side runs in a child process
+        metrics.add_gauge("tally_read_side_restarts", "Times the read side's process ended "
+                          "and was started again.", lambda: read_side.restarts)
     app.state.runtime = runtime
 
 

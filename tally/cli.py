@@ -40,12 +40,12 @@ def ensure_commands() -> None:
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          projections: bool = typer.Option(True, help="Keep the read models up to date in this "
-                                           "process; with --no-projections run `tally project` "
-                                           "beside it."),
+          projections: bool = typer.Option(True, help="Keep the read models up to date in a "
+                                           "child process it supervises; with --no-projections "
+                                           "run `tally project` beside it."),
           access_log: bool = typer.Option(True, help="A log line per request (the /metrics "
                                           "counters keep counting without it).")) -> None:
-    """The HTTP API, with projections kept up to date in this process (or by `tally project`)."""
+    """The HTTP API, with projections kept up to date in a child process (or by `tally project`)."""
     import uvicorn
 
     from api.app import create_app
@@ -63,11 +63,16 @@ def _boot(api, settings: Settings, projections: bool = True) -> None:
     not up yet."""
     from api.app import attach
     from tally.bootstrap import start
+    from tally.read_side import ReadSideProcess
 
     delay = 1.0
     while True:
         try:
-            attach(api, start(settings, read_side=projections))
+            runtime = start(settings)
+            if projections:  # in a child process: the event loop no longer waits for its GIL
+                read_side = runtime.extras["read_side"] = ReadSideProcess(runtime).start()
+                runtime.extras.setdefault("closers", []).append(read_side.stop)
+            attach(api, runtime)
             settle_garbage_collector()
             log.info("the ledger is open; answering requests")
             return

@@ -83,6 +83,22 @@ def test_tally_serve_migrates_an_empty_database_then_answers(tally_serve):
     assert (answer.status_code, answer.json()["balance"]["available"]) == (201, 0)
 
 
+def test_tally_serve_keeps_the_read_models_in_a_child_process(tally_serve):
+    health_until_ready(tally_serve)
+    member = httpx.post(f"{tally_serve}/v1/members", json={}, headers=auth("pos")).json()
+    bought = httpx.post(f"{tally_serve}/v1/transactions", headers=auth("pos"), json={
+        "transaction_id": "S-1", "channel": "pos", "amount": "120.00", "currency": "CNY",
+        "member": {"member_id": member["member_id"]}})
+    # verify waits for the read side (here, the child's positions in the tracking tables)
+    verify = httpx.get(f"{tally_serve}/v1/ledger/verify", headers=auth("finance")).json()
+    summary = httpx.get(f"{tally_serve}/v1/ledger/summary", headers=auth("finance")).json()
+    metrics = httpx.get(f"{tally_serve}/metrics").text
+    assert (bought.status_code, verify["ok"], verify["members_checked"]) == (201, True, 1)
+    assert (summary["members"], summary["issued"], summary["balanced"]) == (1, 120, True)
+    assert "\ntally_projection_lag 0\n" in metrics
+    assert "\ntally_read_side_restarts 0\n" in metrics  # only a read side apart counts them
+
+
 @pytest.mark.parametrize("options, logged", [((), True), (("--no-access-log",), False)])
 def test_tally_serve_logs_a_line_per_request_unless_told_not_to(serving, tmp_path, options, logged):
     base_url = serving(*options)
