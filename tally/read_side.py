@@ -131,7 +131,11 @@ def project_apart(url: str, parent: int) -> None:
     from tally.cli import settle_garbage_collector
     from tally.settings import Settings
 
-    runtime = start(Settings(database_url=url, pool_size=2), read_side=True)
+    try:
+        runtime = start(Settings(database_url=url, pool_size=2), read_side=True)
+    except Exception as failure:  # the database is away: the server starts us again later
+        log.warning("the read side could not start (%s)", failure)
+        raise SystemExit(1) from None
     try:
         settle_garbage_collector()
         while not stopping.wait(1.0) and os.getppid() == parent:

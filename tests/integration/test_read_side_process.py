@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -59,3 +61,15 @@ def test_stopping_the_server_ends_its_read_side(apart):
     child = side.process
     side.stop()
     assert (child.is_alive(), child.exitcode, side.restarts) == (False, 0, 0)
+
+
+def test_a_read_side_that_cannot_reach_its_database_is_started_again_later(caplog):
+    away = SimpleNamespace(url="postgresql://postgres@127.0.0.1:9/tally", extras={})
+    side = ReadSideProcess(away).start()
+    deadline = time.monotonic() + 60
+    while side.restarts < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    side.stop()
+    ended = [record.getMessage() for record in caplog.records if "process ended" in record.getMessage()]
+    assert ended[:2] == ["the read side's process ended (exit code 1); starting it again in 1 s",
+                         "the read side's process ended (exit code 1); starting it again in 2 s"]
