@@ -43,6 +43,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           projections: bool = typer.Option(True, help="Keep the read models up to date in a "
                                            "child process it supervises; with --no-projections "
                                            "run `tally project` beside it."),
+          projections_in_process: bool = typer.Option(False, help="Project in threads of "
+                                                      "this process instead (the tail of "
+                                                      "request latency about doubles)."),
           access_log: bool = typer.Option(True, help="A log line per request (the /metrics "
                                           "counters keep counting without it).")) -> None:
     """The HTTP API, with projections kept up to date in a child process (or by `tally project`)."""
@@ -52,15 +55,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     settings = Settings()  # a bad TALLY_API_KEYS stops here, before anything listens
     api = create_app()  # /healthz answers 503 until _boot has migrated the database
-    threading.Thread(target=_boot, args=(api, settings, projections), name="tally-boot", daemon=True).start()
+    read_side = "none" if not projections else "threads" if projections_in_process else "child"
+    threading.Thread(target=_boot, args=(api, settings, read_side), name="tally-boot",
+                     daemon=True).start()
     uvicorn.run(api, host=host, port=port, log_level="info", access_log=access_log)
     if api.state.runtime is not None:
         api.state.runtime.close()
 
 
-def _boot(api, settings: Settings, projections: bool = True) -> None:
+def _boot(api, settings: Settings, read_side: str = "child") -> None:
     """Opens and migrates the ledger, then lets `api` answer; retries while the database is
-    not up yet."""
+    not up yet. The read side runs in a child process ("child"), in threads of this one
+    ("threads"), or elsewhere ("none")."""
     from api.app import attach
     from tally.bootstrap import start
     from tally.read_side import ReadSideProcess
@@ -68,10 +74,10 @@ def _boot(api, settings: Settings, projections: bool = True) -> None:
     delay = 1.0
     while True:
         try:
-            runtime = start(settings)
-            if projections:  # in a child process: the event loop no longer waits for its GIL
-                read_side = runtime.extras["read_side"] = ReadSideProcess(runtime).start()
-                runtime.extras.setdefault("closers", []).append(read_side.stop)
+            runtime = start(settings, read_side=read_side == "threads")
+            if read_side == "child":  # the event loop no longer waits for its hold on the GIL
+                child = runtime.extras["read_side"] = ReadSideProcess(runtime).start()
+                runtime.extras.setdefault("closers", []).append(child.stop)
             attach(api, runtime)
             settle_garbage_collector()
             log.info("the ledger is open; answering requests")
