@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from projections.runner import Worker, workers_for
+from tally.audit import read_pool, read_position
 
 log = logging.getLogger("tally.projections")
 RESTART_DELAYS = (1.0, 30.0)  # a child that ended is started again after 1 s, doubling to 30 s
@@ -73,8 +74,6 @@ class ReadSideProcess:
         return self
 
     def position(self) -> int:
-        from tally.audit import read_pool, read_position  # the audit module imports this one
-
         return read_position(read_pool(self.runtime))
 
     def lag(self) -> int:
