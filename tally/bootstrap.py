@@ -29,16 +29,20 @@ class Runtime:
 
 
 def start(settings: Settings, clock: Callable[[], datetime] = utc_now,
-          read_side: bool = False) -> Runtime:
+          read_side: bool = False, apart: bool = False) -> Runtime:
     """Opens the database (embedded when DATABASE_URL is unset), migrates it, builds the Ledger;
-    with `read_side`, also starts the projection workers in this process."""
+    with `read_side`, also starts the projection workers: in this process, or with `apart`
+    in a child process it supervises (tally/read_side.py)."""
     url = database_url(settings)
     with schema_lock(url) as conn:  # processes opening a new database together take turns
         apply_migrations(conn)
         ledger = Ledger(eventsourcing_env(url, settings.pool_size), clock=clock)
         ledger.program()  # a fresh ledger starts with the default program, version 1
         runtime = Runtime(settings=settings, url=url, ledger=ledger)
-        projections = _read_side(ledger, url) if read_side else None  # creates tracking tables
+        # in this process: created here, under the lock, as they create the tracking tables
+        projections = _read_side(ledger, url) if read_side and not apart else None
+    if read_side and apart:
+        projections = _read_side_apart(runtime)
     if projections is not None:
         runtime.extras["read_side"] = projections.start()
         runtime.extras.setdefault("closers", []).append(projections.stop)
@@ -49,3 +53,9 @@ def _read_side(ledger: Ledger, url: str) -> Any:
     from tally.read_side import ReadSide  # only processes that project need it
 
     return ReadSide(ledger, url)
+
+
+def _read_side_apart(runtime: Runtime) -> Any:
+    from tally.read_side import ReadSideProcess
+
+    return ReadSideProcess(runtime)

@@ -55,30 +55,24 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     settings = Settings()  # a bad TALLY_API_KEYS stops here, before anything listens
     api = create_app()  # /healthz answers 503 until _boot has migrated the database
-    read_side = "none" if not projections else "threads" if projections_in_process else "child"
-    threading.Thread(target=_boot, args=(api, settings, read_side), name="tally-boot",
-                     daemon=True).start()
+    threading.Thread(target=_boot, args=(api, settings, projections, not projections_in_process),
+                     name="tally-boot", daemon=True).start()
     uvicorn.run(api, host=host, port=port, log_level="info", access_log=access_log)
     if api.state.runtime is not None:
         api.state.runtime.close()
 
 
-def _boot(api, settings: Settings, read_side: str = "child") -> None:
+def _boot(api, settings: Settings, projections: bool = True, apart: bool = True) -> None:
     """Opens and migrates the ledger, then lets `api` answer; retries while the database is
-    not up yet. The read side runs in a child process ("child"), in threads of this one
-    ("threads"), or elsewhere ("none")."""
+    not up yet. With `apart`, the read side runs in a child process: projecting in this one
+    holds the GIL its event loop waits for."""
     from api.app import attach
     from tally.bootstrap import start
-    from tally.read_side import ReadSideProcess
 
     delay = 1.0
     while True:
         try:
-            runtime = start(settings, read_side=read_side == "threads")
-            if read_side == "child":  # the event loop no longer waits for its hold on the GIL
-                child = runtime.extras["read_side"] = ReadSideProcess(runtime).start()
-                runtime.extras.setdefault("closers", []).append(child.stop)
-            attach(api, runtime)
+            attach(api, start(settings, read_side=projections, apart=apart))
             settle_garbage_collector()
             log.info("the ledger is open; answering requests")
             return

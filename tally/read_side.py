@@ -25,7 +25,33 @@ RESTART_DELAYS = (1.0, 30.0)  # a child that ended is started again after 1 s, d
 LIVED_LONG = 60.0  # seconds: a child that ran this long starts the delays over
 
 
-class ReadSide:
+class CatchingUp:
+    """How far a read side has come: `position()`, the notification id every read model has
+    reached, against the ledger's head."""
+
+    ledger: Any
+
+    def position(self) -> int:
+        raise NotImplementedError
+
+    def lag(self) -> int:
+        """Facts stored but not yet in every read model."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        return max(head - self.position(), 0)
+
+    def wait_until_caught_up(self, timeout: float = 10.0) -> bool:
+        """Waits until every read model holds the facts stored before this call; False if
+        they have not after `timeout` seconds."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        deadline = time.monotonic() + timeout
+        while self.position() < head:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+class ReadSide(CatchingUp):
     def __init__(self, ledger: Any, url: str) -> None:
         self.ledger = ledger
         self.workers: list[Worker] = workers_for(ledger, url)
@@ -42,14 +68,8 @@ class ReadSide:
     def positions(self) -> dict[str, int]:
         return {worker.read_model.name: worker.position for worker in self.workers}
 
-    def lag(self) -> int:
-        """Facts stored but not yet in every read model."""
-        head = self.ledger.recorder.max_notification_id() or 0
-        return max(head - min(self.positions().values()), 0)
-
-    def wait_until_caught_up(self, timeout: float = 10.0) -> bool:
-        """Waits until every read model holds the facts stored before this call."""
-        return _wait_until(self.ledger, lambda: min(self.positions().values()), timeout)
+    def position(self) -> int:
+        return min(self.positions().values())
 
     def stop(self) -> None:
         self.stopping.set()
@@ -57,12 +77,12 @@ class ReadSide:
             thread.join(timeout=10)
 
 
-class ReadSideProcess:
+class ReadSideProcess(CatchingUp):
     """The read side in a child process, started again whenever it ends (a crash, an out of
     memory kill) until `stop`. Positions are read from the read models' tracking tables."""
 
     def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
+        self.runtime, self.ledger = runtime, runtime.ledger
         self.stopping = threading.Event()
         self.process: Any = None
         self.restarts = 0
@@ -75,13 +95,6 @@ class ReadSideProcess:
 
     def position(self) -> int:
         return read_position(read_pool(self.runtime))
-
-    def lag(self) -> int:
-        head = self.runtime.ledger.recorder.max_notification_id() or 0
-        return max(head - self.position(), 0)
-
-    def wait_until_caught_up(self, timeout: float = 10.0) -> bool:
-        return _wait_until(self.runtime.ledger, self.position, timeout)
 
     def stop(self) -> None:
         with self._turn:
@@ -142,13 +155,3 @@ def project_apart(url: str, parent: int) -> None:
     finally:
         runtime.close()
 
-
-def _wait_until(ledger: Any, position: Any, timeout: float) -> bool:
-    """Waits until `position()` reaches the ledger's head as of this call; False on timeout."""
-    head = ledger.recorder.max_notification_id() or 0
-    deadline = time.monotonic() + timeout
-    while position() < head:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True

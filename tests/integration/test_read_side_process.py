@@ -19,11 +19,9 @@ from tests.integration.ledgers import Shop
 
 @pytest.fixture
 def apart(clean_db):
-    runtime = start(Settings(database_url=clean_db))
-    side = ReadSideProcess(runtime).start()
-    yield Shop(runtime.ledger), side
-    side.stop()
-    runtime.close()
+    runtime = start(Settings(database_url=clean_db), read_side=True, apart=True)
+    yield Shop(runtime.ledger), runtime.extras["read_side"]
+    runtime.close()  # stops the read side
 
 
 def available_in_read_model(url: str, member: dict) -> int:
@@ -64,7 +62,8 @@ def test_stopping_the_server_ends_its_read_side(apart):
 
 
 def test_a_read_side_that_cannot_reach_its_database_is_started_again_later(caplog):
-    away = SimpleNamespace(url="postgresql://postgres@127.0.0.1:9/tally", extras={})
+    away = SimpleNamespace(url="postgresql://postgres@127.0.0.1:9/tally", ledger=None,
+                           extras={})
     side = ReadSideProcess(away).start()
     deadline = time.monotonic() + 60
     while side.restarts < 2 and time.monotonic() < deadline:
