@@ -37,6 +37,13 @@ _EVENTS_AFTER = SQL(
     " SELECT originator_id, originator_version, topic, state FROM {table}"
     " WHERE originator_id = s.id AND originator_version > s.after"
     " ORDER BY originator_version) AS e")
+# Which of them have a fact after the version known: one key lookup each. Most ids of a bulk
+# call have none (a new purchase's guard, a member or claim cached as saved), and the range
+# scan above, asked for every id, cost PostgreSQL more: 2.0-2.5 against 1.3 us an id alone,
+# 8.9 against 7.3 us of its CPU a row in an import by card (three ids a row).
+_MOVED_ON = SQL(
+    "SELECT s.id FROM unnest(%b::uuid[], %b::bigint[]) AS s(id, after) WHERE EXISTS ("
+    " SELECT FROM {table} WHERE originator_id = s.id AND originator_version = s.after + 1)")
 
 _INSERT_ROWS = ("INSERT INTO {table} (originator_id, originator_version, topic, state)"
                 " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])")
@@ -175,8 +182,14 @@ def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | Non
                 snapshot_at[snapshot.originator_id] = snapshot.originator_version
         table = Identifier(recorder.datastore.schema, recorder.events_table_name)
         after = [found[i].version if i in found else 0 for i in ids]
-        cursor.execute(_EVENTS_AFTER.format(table=table), (ids, after), binary=True)
-        rows = _stored(cursor.fetchall())
+        cursor.execute(_MOVED_ON.format(table=table), (ids, after), binary=True)
+        moved = {row[0] for row in cursor.fetchall()}
+        rows: list[StoredEvent] = []
+        if moved:
+            since = [(i, version) for i, version in zip(ids, after) if i in moved]
+            cursor.execute(_EVENTS_AFTER.format(table=table),
+                           ([i for i, _ in since], [version for _, version in since]), binary=True)
+            rows = _stored(cursor.fetchall())
     events: dict[UUID, list[Any]] = defaultdict(list)
     for row in rows:
         events[row.originator_id].append(app.mapper.to_domain_event(row))

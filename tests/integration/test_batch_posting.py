@@ -145,3 +145,28 @@ def test_a_chunk_that_loses_a_race_is_posted_alone_and_the_next_chunk_is_judged_
     assert here.post_purchases(orders) == [{**r, "status": 200} for r in results]
     here.close()
     there.ledger.close()
+
+
+def test_a_batch_reads_what_another_process_wrote_since_its_last_batch(database_url, clean_db):
+    """Members and cards kept from one batch to the next are brought up to date before the
+    next one is judged: nothing is decided on a stale copy, so no save is refused."""
+    here = AnotherWriterFirst(eventsourcing_env(database_url, 4), clock=Clock())
+    there = Shop(open_ledger(database_url))
+    card = ("card", "C-7")
+    holder = here.enroll(member_id=None, identities=[card], referrer_code=None,
+                         occurred_at=at("2026-01-01"), actor=ACTOR, request_hash="e1").body
+    other = Shop(here).enroll()
+    assert [r["status"] for r in here.post_purchases([order("W-1", None, identity=card)])] == [201]
+
+    there.buy(holder, "40.00", "2026-01-20", "THERE-1")
+    there.ledger.unlink_identity(UUID(holder["member_id"]), *card, ACTOR)
+    there.ledger.link_identity(UUID(other["member_id"]), *card, ACTOR)
+    results = here.post_purchases([order("W-2", None, identity=card),
+                                   order("W-3", holder["member_id"])])
+
+    assert here.refused_saves == 0
+    assert results == [{"status": 201, "points_earned": 10}, {"status": 201, "points_earned": 10}]
+    assert there.balance(holder)["available"] == 10 + 40 + 10
+    assert there.balance(other)["available"] == 10
+    here.close()
+    there.ledger.close()
