@@ -3,19 +3,22 @@ a back office posts batches to the same `tally serve`.
 
 Tills post single purchases at a fixed rate (open loop, 16 connections, 400 members); in every
 other load a back office posts batches of `--batch` purchases for 400 other members, one after
-another, the next sent as soon as the last is answered. Each round takes the tills alone, then
-with the batches, so the machine's drift falls on both alike. Writes `bench/results/mixed.md`.
+another, the next sent as soon as the last is answered, from a process of its own (in the
+load generator's, building the bodies held up its event loop and its latencies). Each round
+takes the tills alone, then with the batches, so the machine's drift falls on both alike.
+Writes `bench/results/mixed.md`.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
-import threading
 import time
 import uuid
 
 import httpx
+import orjson
 
 from bench.__main__ import fresh_database, report, serve
 from bench.load import Load, drive, tally_purchase
@@ -24,35 +27,39 @@ PORT = 8815
 HEADERS = {"Authorization": "Bearer bench"}
 
 
-def back_office(base: str, members: list[str], size: int, stop: threading.Event,
-                answered: list[tuple[int, float]]) -> None:
-    """Posts batches until `stop`; records (status, seconds) of each."""
-    with httpx.Client(base_url=base, headers=HEADERS, timeout=300) as http:
+def back_office(base: str, members: list[str], size: int, stop, answers) -> None:
+    """Posts batches until `stop` is set; puts the (status, seconds) of each in `answers`."""
+    with httpx.Client(base_url=base, headers={**HEADERS, "Content-Type": "application/json"},
+                      timeout=300) as http:
         while not stop.is_set():
-            body = {"transactions": [
+            body = orjson.dumps({"transactions": [
                 {"transaction_id": str(uuid.uuid4()), "channel": "web", "amount": "12.80",
                  "currency": "CNY", "member": {"member_id": members[n % len(members)]}}
-                for n in range(size)]}
+                for n in range(size)]})
             started = time.perf_counter()
-            status = http.post("/v1/transactions/batch", json=body).status_code
-            answered.append((status, time.perf_counter() - started))
+            status = http.post("/v1/transactions/batch", content=body).status_code
+            answers.put((status, time.perf_counter() - started))
+    answers.put(None)
 
 
 def tills(base: str, members: list[str], rate: float, seconds: float,
           office: list[str] | None, size: int) -> tuple[Load, list[tuple[int, float]]]:
     """The tills' load, alone or (with `office` members) beside the back office's batches."""
-    stop, answered = threading.Event(), []
+    context = multiprocessing.get_context("spawn")
+    stop, answers, answered = context.Event(), context.Queue(), []
     poster = None
     if office:
-        poster = threading.Thread(target=back_office, args=(base, office, size, stop, answered))
+        poster = context.Process(target=back_office, args=(base, office, size, stop, answers))
         poster.start()
-        time.sleep(0.5)  # the first batch under way
+        time.sleep(1.5)  # started, and its first batch under way
     try:
         load = drive(base, "/v1/transactions", members, tally_purchase, 16, seconds, rate=rate,
                      headers=HEADERS)
     finally:
         stop.set()
         if poster is not None:
+            while (answer := answers.get()) is not None:
+                answered.append(answer)
             poster.join()
     return load, answered
 
