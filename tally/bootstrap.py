@@ -29,10 +29,11 @@ class Runtime:
 
 
 def start(settings: Settings, clock: Callable[[], datetime] = utc_now,
-          read_side: bool = False, apart: bool = False) -> Runtime:
+          read_side: bool = False, apart: bool = False, serving: bool = False) -> Runtime:
     """Opens the database (embedded when DATABASE_URL is unset), migrates it, builds the Ledger;
     with `read_side`, also starts the projection workers: in this process, or with `apart`
-    in a child process it supervises (tally/read_side.py)."""
+    in a child process it supervises (tally/read_side.py). `serving` (the HTTP server) also
+    starts `settings.batch_workers` processes to post batches (tally/batch_workers.py)."""
     url = database_url(settings)
     with schema_lock(url) as conn:  # processes opening a new database together take turns
         apply_migrations(conn)
@@ -46,6 +47,11 @@ def start(settings: Settings, clock: Callable[[], datetime] = utc_now,
     if projections is not None:
         runtime.extras["read_side"] = projections.start()
         runtime.extras.setdefault("closers", []).append(projections.stop)
+    if serving and settings.batch_workers:
+        from tally.batch_workers import BatchWorkers
+
+        workers = runtime.extras["batch_workers"] = BatchWorkers(url, settings.batch_workers)
+        runtime.extras.setdefault("closers", []).append(workers.close)
     return runtime
 
 

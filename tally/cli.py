@@ -72,7 +72,7 @@ def _boot(api, settings: Settings, projections: bool = True, apart: bool = True)
     delay = 1.0
     while True:
         try:
-            attach(api, start(settings, read_side=projections, apart=apart))
+            attach(api, start(settings, read_side=projections, apart=apart, serving=True))
             settle_garbage_collector()
             log.info("the ledger is open; answering requests")
             return

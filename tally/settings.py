@@ -26,7 +26,8 @@ def parse_api_keys(text: str) -> dict[str, frozenset[str]]:
 
 
 class Settings(BaseSettings):
-    """Environment: DATABASE_URL, TALLY_DATA_DIR, TALLY_API_KEYS, TALLY_POOL_SIZE.
+    """Environment: DATABASE_URL, TALLY_DATA_DIR, TALLY_API_KEYS, TALLY_POOL_SIZE,
+    TALLY_BATCH_WORKERS.
     Fields may also be given by name (`Settings(pool_size=4)`)."""
 
     model_config = SettingsConfigDict(
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".tally"), alias="TALLY_DATA_DIR")
     api_keys: str = Field(default="", alias="TALLY_API_KEYS", repr=False)
     pool_size: int = Field(default=10, gt=0, alias="TALLY_POOL_SIZE")
+    # processes posting `tally serve`'s batches (tally/batch_workers.py); 0: its own threads
+    batch_workers: int = Field(default=1, ge=0, le=8, alias="TALLY_BATCH_WORKERS")
 
     @field_validator("api_keys")
     @classmethod

@@ -53,6 +53,7 @@ def serving(empty_database_url, tmp_path):
                  str(port), *options], cwd=ROOT, env=env, stdout=log, stderr=log))
         return f"http://127.0.0.1:{port}"
 
+    start.servers = servers  # the processes, for tests that signal them
     yield start
     for server in servers:
         server.terminate()
@@ -91,6 +92,10 @@ def test_tally_serve_keeps_the_read_models_up_to_date(serving, options, apart):
     bought = httpx.post(f"{tally_serve}/v1/transactions", headers=auth("pos"), json={
         "transaction_id": "S-1", "channel": "pos", "amount": "120.00", "currency": "CNY",
         "member": {"member_id": member["member_id"]}})
+    batch = httpx.post(f"{tally_serve}/v1/transactions/batch", headers=auth("pos"), timeout=60,
+                       json={"transactions": [{  # posted by tally serve's batch worker
+                           "transaction_id": "S-2", "channel": "web", "amount": "30.00",
+                           "currency": "CNY", "member": {"member_id": member["member_id"]}}]})
     deadline, metrics = time.monotonic() + 60, ""  # the child starts in a second or two
     while "\ntally_projection_lag 0\n" not in metrics and time.monotonic() < deadline:
         metrics = httpx.get(f"{tally_serve}/metrics").text
@@ -99,7 +104,50 @@ def test_tally_serve_keeps_the_read_models_up_to_date(serving, options, apart):
     assert "\ntally_projection_lag 0\n" in metrics
     assert ("\ntally_read_side_restarts 0\n" in metrics) is apart  # only a child is restarted
     assert (bought.status_code, verify["ok"], verify["members_checked"]) == (201, True, 1)
-    assert (summary["members"], summary["issued"], summary["balanced"]) == (1, 120, True)
+    assert batch.json()["results"] == [{"transaction_id": "S-2", "channel": "web", "status": 201,
+                                        "points_earned": 30}]
+    assert (summary["members"], summary["issued"], summary["balanced"]) == (1, 150, True)
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below `pid` (children, their children, ...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, waiting = set(), [pid]
+    while waiting:
+        for child in children.get(waiting.pop(), []):
+            found.add(child)
+            waiting.append(child)
+    return found
+
+
+def test_a_killed_tally_serve_leaves_no_process_of_its_own_behind(serving):
+    base_url = serving()
+    health_until_ready(base_url)
+    member = httpx.post(f"{base_url}/v1/members", json={}, headers=auth("pos")).json()
+    batch = httpx.post(f"{base_url}/v1/transactions/batch", headers=auth("pos"), timeout=60,
+                       json={"transactions": [{
+                           "transaction_id": "K-1", "channel": "web", "amount": "10.00",
+                           "currency": "CNY", "member": {"member_id": member["member_id"]}}]})
+    server = serving.servers[-1]
+    helpers = _descendants(server.pid)  # the read side, the batch worker and its fork server
+
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + 15
+    while (left := {pid for pid in helpers if Path(f"/proc/{pid}").exists()}) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    assert batch.status_code == 200 and len(helpers) >= 3
+    assert left == set()
 
 
 @pytest.mark.parametrize("options, logged", [((), True), (("--no-access-log",), False)])
