@@ -15,6 +15,7 @@ from api.models import PurchaseCreate, ReturnCreate
 from api.problems import documented, field_problems
 from api.responses import Json, created_or_replayed
 from domain.errors import InvalidInput
+from tally.batch import CHUNK_BESIDE_TILLS
 from tally.guarding import digest
 
 router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
@@ -79,7 +80,8 @@ def batch_results(ledger: Any, items: list[Any], actor: dict[str, Any]) -> list[
         positions.append(len(results))
         results.append(None)
         orders.append(order_of(purchase, ledger, actor))
-    for position, order, result in zip(positions, orders, ledger.post_purchases(orders)):
+    answers = ledger.post_purchases(orders, chunk=CHUNK_BESIDE_TILLS)
+    for position, order, result in zip(positions, orders, answers):
         results[position] = {"transaction_id": order["transaction_id"], "channel": order["channel"],
                              **result}
     return results

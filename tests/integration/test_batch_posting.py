@@ -98,6 +98,22 @@ def test_a_batch_changes_copies_never_the_member_other_requests_copy_from(shop):
     assert shop.ledger.member(member).version == version + 1
 
 
+def test_a_batch_is_saved_chunk_by_chunk(shop, monkeypatch):
+    member = shop.enroll()["member_id"]
+    saved, save = [], shop.ledger.save
+
+    def counting(*aggregates, **options):
+        saved.append(len(aggregates))
+        return save(*aggregates, **options)
+
+    monkeypatch.setattr(shop.ledger, "save", counting)
+    results = shop.ledger.post_purchases([order(f"W-{i}", member) for i in range(5)], chunk=2)
+
+    assert [r["status"] for r in results] == [201] * 5
+    assert saved == [3, 3, 2]  # a transaction per chunk: the member and the chunk's guards
+    assert shop.balance({"member_id": member})["available"] == 50
+
+
 def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_one(shop):
     member = shop.enroll()["member_id"]
     shop.ledger.post_purchases([order("W-1", member)])
