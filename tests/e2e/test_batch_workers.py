@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -85,3 +87,33 @@ def test_a_worker_that_died_is_answered_503_and_replaced(served):
     assert retried.json()["results"][0]["status"] == 201  # the lost batch never reached a worker
     document = client.get(f"/v1/members/{member}", headers=auth("pos")).json()
     assert document["balance"]["available"] == 20
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(served):
+    runtime, client = served
+    members = [client.post("/v1/members", json={}, headers=auth("pos")).json()["member_id"]
+               for _ in range(3)]
+    items = [purchase(members[i % 3], f"M-{i}", "10.00") for i in range(6_000)]
+    workers = runtime.extras["batch_workers"]
+    assert _batch(client, [purchase(members[0], "WARM-1", "10.00")]).status_code == 200
+    answers = []
+    sending = threading.Thread(target=lambda: answers.append(_batch(client, items)))
+    sending.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and client.get(  # until the first chunks are saved
+            f"/v1/members/{members[1]}", headers=auth("pos")).json()["balance"]["lifetime_earned"] == 0:
+        time.sleep(0.01)
+    for pid in list(workers.executor._processes):
+        os.kill(pid, signal.SIGKILL)
+    sending.join()
+
+    retried = _batch(client, items)
+
+    assert (answers[0].status_code, answers[0].json()["code"]) == (503, "unavailable")
+    statuses = Counter(r["status"] for r in retried.json()["results"])
+    assert set(statuses) <= {200, 201} and sum(statuses.values()) == 6_000
+    assert 0 < statuses[200] < 6_000  # the killed worker had saved some chunks, not all
+    earned = [client.get(f"/v1/members/{m}", headers=auth("pos")).json()["balance"]
+              ["lifetime_earned"] for m in members]
+    # every purchase counted once: what the members earned is what the answers say they did
+    assert sum(earned) == 10 + sum(r["points_earned"] for r in retried.json()["results"])
