@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -141,13 +142,32 @@ def test_a_killed_tally_serve_leaves_no_process_of_its_own_behind(serving):
 
     server.kill()
     server.wait()
-    deadline = time.monotonic() + 15
-    while (left := {pid for pid in helpers if Path(f"/proc/{pid}").exists()}) \
-            and time.monotonic() < deadline:
-        time.sleep(0.2)
 
     assert batch.status_code == 200 and len(helpers) >= 3
-    assert left == set()
+    assert _left_after(helpers, seconds=15) == set()
+
+
+def _left_after(pids: set[int], seconds: float) -> set[int]:
+    """Those of `pids` still running after up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (left := {pid for pid in pids if Path(f"/proc/{pid}").exists()}) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def test_tally_serve_stopped_with_sigterm_closes_what_it_started(serving, tmp_path):
+    base_url = serving()  # docker stop sends SIGTERM
+    health_until_ready(base_url)
+    server = serving.servers[-1]
+    helpers = _descendants(server.pid)
+
+    server.send_signal(signal.SIGTERM)
+
+    assert server.wait(timeout=30) == 128 + signal.SIGTERM
+    assert len(helpers) >= 3 and _left_after(helpers, seconds=5) == set()
+    log = (tmp_path / "serve.log").read_text()
+    assert "Application shutdown complete" in log and "leaked" not in log
 
 
 @pytest.mark.parametrize("options, logged", [((), True), (("--no-access-log",), False)])
