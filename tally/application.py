@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterable
 from uuid import UUID
 
 import anyio.to_thread
-import psycopg_pool
 from eventsourcing import persistence
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
@@ -36,6 +35,7 @@ from tally.bulk import AggregateCache, SnapshotMarks, insert_facts, load_many
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.lanes import MemberLanes
+from tally.storage import once_more_on_broken
 from tally.transcoder import LotTable, OrjsonTranscoder
 
 log = logging.getLogger("tally")
@@ -70,19 +70,24 @@ def without_retries(recorder: Any) -> Any:
 
     A POS call should hear 503 within the pool's timeout when the database is gone, not after
     half a minute; clients retry, and every write is idempotent. A connection that broke while
-    it sat in the pool (a restart, a failover) is replaced and the call made once more, so the
-    pool need not ping the server on every checkout.
+    it sat in the pool (a restart, a failover) is replaced, with the pool's other broken ones,
+    and the call made once more (`once_more_on_broken`), so the pool need not ping the server
+    on every checkout.
     """
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    if pool is None:  # the in-memory store: no connections to break
+        return recorder
+    once_more = functools.partial(once_more_on_broken, pool)
     for name in _RETRIED:
         method = getattr(type(recorder), name, None)
         if method is not None and hasattr(method, "__wrapped__"):
-            setattr(recorder, name, _once_more_on_broken(method.__wrapped__.__get__(recorder)))
+            setattr(recorder, name, once_more(method.__wrapped__.__get__(recorder)))
     if hasattr(recorder, "_fetch_ids_after_insert_events"):
-        recorder.insert_events = _once_more_on_broken(functools.partial(_insert_events, recorder))
+        recorder.insert_events = once_more(functools.partial(_insert_events, recorder))
     elif hasattr(recorder, "insert_events_statement"):  # snapshots: no lock, no ids
-        recorder.insert_events = _once_more_on_broken(functools.partial(_insert_snapshots, recorder))
+        recorder.insert_events = once_more(functools.partial(_insert_snapshots, recorder))
     if hasattr(recorder, "select_events_statement"):
-        recorder.select_events = _once_more_on_broken(functools.partial(_select_events, recorder))
+        recorder.select_events = once_more(functools.partial(_select_events, recorder))
     return recorder
 
 
@@ -147,19 +152,6 @@ def _lock_and_notify(recorder: Any) -> bytes:
             [*recorder.lock_table_statements,
              SQL("NOTIFY {0}").format(Identifier(recorder.channel_name))]).as_bytes(None)
     return statement
-
-
-def _once_more_on_broken(call: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(call)
-    def calling(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return call(*args, **kwargs)
-        except (persistence.OperationalError, persistence.InterfaceError) as failure:
-            if isinstance(failure.__cause__, psycopg_pool.PoolTimeout):
-                raise  # no connection to be had: the database is away
-            return call(*args, **kwargs)
-
-    return calling
 
 
 class LedgerCore(Application):

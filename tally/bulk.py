@@ -26,6 +26,8 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from tally.storage import once_more_on_broken
+
 # LATERAL makes one primary-key probe per id; a plain join lets the planner scan the index,
 # and DISTINCT ON read every snapshot a member ever had (one more every 25 facts of bulk work).
 _LATEST_SNAPSHOTS = SQL(
@@ -158,6 +160,31 @@ class SnapshotMarks:
             self.versions.pop(member_id, None)
 
 
+def _read(app: Application, ids: list[UUID], unsnapshotted: list[UUID],
+          known: dict[UUID, int]) -> tuple[list[StoredEvent], list[StoredEvent]]:
+    """The latest snapshots of `unsnapshotted`, and the facts of `ids` after the version known
+    (`known`, a snapshot's, or none), in binary tuples: as text, every state came over in hex,
+    twice its size, into a dict."""
+    recorder = app.recorder
+    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        snapshots: list[StoredEvent] = []
+        if unsnapshotted:
+            table = Identifier(recorder.datastore.schema, app.snapshots.recorder.events_table_name)
+            cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (unsnapshotted,), binary=True)
+            snapshots = _stored(cursor.fetchall())
+        known = {**known, **{s.originator_id: s.originator_version for s in snapshots}}
+        table = Identifier(recorder.datastore.schema, recorder.events_table_name)
+        after = [known.get(i, 0) for i in ids]
+        cursor.execute(_MOVED_ON.format(table=table), (ids, after), binary=True)
+        moved = {row[0] for row in cursor.fetchall()}
+        if not moved:
+            return snapshots, []
+        since = [(i, version) for i, version in zip(ids, after) if i in moved]
+        cursor.execute(_EVENTS_AFTER.format(table=table),
+                       ([i for i, _ in since], [version for _, version in since]), binary=True)
+        return snapshots, _stored(cursor.fetchall())
+
+
 def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | None = None,
               snapshotted: bool = True, marks: SnapshotMarks | None = None) -> dict[UUID, Any]:
     """The current state of every aggregate among `ids` that exists (missing ids are absent);
@@ -168,28 +195,15 @@ def load_many(app: Application, ids: Iterable[UUID], cache: AggregateCache | Non
     ids = list(dict.fromkeys(ids))
     if not ids:
         return {}
-    recorder = app.recorder
     found: dict[UUID, Any] = cache.take(ids) if cache is not None else {}
     missing = [i for i in ids if i not in found]
-    # binary tuples: as text, every state came over in hex, twice its size, into a dict
-    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
-        snapshot_at: dict[UUID, int] = {}
-        if snapshotted and app.snapshots is not None and missing:
-            table = Identifier(recorder.datastore.schema, app.snapshots.recorder.events_table_name)
-            cursor.execute(_LATEST_SNAPSHOTS.format(table=table), (missing,), binary=True)
-            for snapshot in _stored(cursor.fetchall()):
-                found[snapshot.originator_id] = app.mapper.to_domain_event(snapshot).mutate(None)
-                snapshot_at[snapshot.originator_id] = snapshot.originator_version
-        table = Identifier(recorder.datastore.schema, recorder.events_table_name)
-        after = [found[i].version if i in found else 0 for i in ids]
-        cursor.execute(_MOVED_ON.format(table=table), (ids, after), binary=True)
-        moved = {row[0] for row in cursor.fetchall()}
-        rows: list[StoredEvent] = []
-        if moved:
-            since = [(i, version) for i, version in zip(ids, after) if i in moved]
-            cursor.execute(_EVENTS_AFTER.format(table=table),
-                           ([i for i, _ in since], [version for _, version in since]), binary=True)
-            rows = _stored(cursor.fetchall())
+    known = {i: found[i].version for i in found}
+    snapshots, rows = once_more_on_broken(app.recorder.datastore.pool, _read)(
+        app, ids, missing if snapshotted and app.snapshots is not None else [], known)
+    snapshot_at: dict[UUID, int] = {}
+    for snapshot in snapshots:
+        found[snapshot.originator_id] = app.mapper.to_domain_event(snapshot).mutate(None)
+        snapshot_at[snapshot.originator_id] = snapshot.originator_version
     events: dict[UUID, list[Any]] = defaultdict(list)
     for row in rows:
         events[row.originator_id].append(app.mapper.to_domain_event(row))

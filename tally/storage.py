@@ -5,16 +5,22 @@ Only this module, bulk.py and projections/ talk to psycopg directly.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import psycopg
+from eventsourcing import persistence
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from tally.settings import Settings
 
+Result = TypeVar("Result")
+_BROKEN = (persistence.OperationalError, persistence.InterfaceError, psycopg.OperationalError,
+           psycopg.InterfaceError)
 # What the event store's connections can be told; anything else in a URL would be dropped.
 _URL_PARAMETERS = {"host", "port", "dbname", "user", "password"}
 
@@ -96,3 +102,34 @@ def open_pool(url: str, size: int = 4, name: str = "reads") -> ConnectionPool:
                           kwargs={"connect_timeout": 5, "autocommit": True,
                                   "options": session_options()},
                           check=ConnectionPool.check_connection)
+
+
+def once_more_on_broken(pool: ConnectionPool, call: Callable[..., Result]) -> Callable[..., Result]:
+    """`call`, made once more if the connection it was given had broken while it sat in the
+    pool (the server restarted, a failover) and the server answers again: the pool first tests
+    its idle connections and replaces the broken ones, which broke together (one by one, each
+    failed a request: after a restart, five batches in a row answered 503). If the server does
+    not answer, or the pool had no connection to give (PoolTimeout), the failure is raised at
+    once: the database is away, and testing the pool then only delayed its recovery."""
+
+    @functools.wraps(call)
+    def calling(*args: Any, **kwargs: Any) -> Result:
+        try:
+            return call(*args, **kwargs)
+        except _BROKEN as failure:
+            if isinstance(failure, PoolTimeout) or isinstance(failure.__cause__, PoolTimeout) \
+                    or not _answers(pool):
+                raise
+            pool.check()
+            return call(*args, **kwargs)
+
+    return calling
+
+
+def _answers(pool: ConnectionPool) -> bool:
+    """Whether the pool's server takes a new connection now (within 2 s)."""
+    try:
+        with psycopg.connect(pool.conninfo, **{**pool.kwargs, "connect_timeout": 2}):
+            return True
+    except psycopg.Error:
+        return False

@@ -40,3 +40,27 @@ def test_a_database_outage_answers_503_records_nothing_and_recovers(proxy):
         up = http.post("/v1/transactions", json=purchase(member), headers=auth("pos"))
         assert (up.status_code, up.json()["points_earned"]) == (201, 120)
     runtime.close()
+
+
+def test_after_a_restart_the_first_writes_succeed_though_every_pooled_connection_broke(proxy):
+    """Every idle connection of every pool breaks with a restart (or a failover); the first
+    request to meet one has the pool test the others before it tries again, so no request
+    is refused for a connection that broke while idle."""
+    cuttable, url = proxy
+    settings = Settings(database_url=url, pool_size=4, batch_workers=1,
+                        api_keys=",".join(f"{role}:{key}" for role, key in KEYS.items()))
+    runtime = start(settings, serving=True)
+    with serving(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        member = http.post("/v1/members", json={}, headers=auth("pos")).json()["member_id"]
+        batch = {"transactions": [purchase(member, "B-1", "10.00")]}
+        assert http.post("/v1/transactions/batch", json=batch, headers=auth("pos")).status_code == 200
+        cuttable.cut()  # the server restarts while no request is under way
+        cuttable.restore()
+
+        till = http.post("/v1/transactions", json=purchase(member, "T-1"), headers=auth("pos"))
+        batch = {"transactions": [purchase(member, "B-2", "10.00")]}
+        office = http.post("/v1/transactions/batch", json=batch, headers=auth("pos"))
+
+        assert (till.status_code, till.json()["points_earned"]) == (201, 120)
+        assert (office.status_code, office.json()["results"][0]["status"]) == (200, 201)
+    runtime.close()
