@@ -21,7 +21,6 @@ from rich.console import Console
 
 from bench import scenarios
 from bench.__main__ import fresh_database, report
-from domain.member import Member
 from tally.bootstrap import start
 from tally.cli import IMPORT_WORKERS
 from tally.importer import run_import

@@ -2,8 +2,9 @@
 
 Posting a batch is Python from end to end (validating, deciding, encoding: ~150 us an item),
 and in the server it held the one GIL the event loop answers tills with: tills posting 500
-purchases a second beside a back office's batches of 5,000 were answered at ~350/s, p50
-25 ms and p99 160 ms, against 1 ms and 8 ms alone (`python -m bench.mixed`). A worker process
+purchases a second beside a back office's batches of 5,000 were answered at 304-365/s, p50
+34-40 ms and p99 139-165 ms, against 1 ms and ~5 ms alone; with the worker, at 500/s, p50
+~5.5 ms, p99 48-57 ms (`python -m bench.mixed`, README). A worker process
 with a ledger of its own on the same database posts the items instead, exactly as the server
 would (`batch_results`); the server only parses the body and relays the answers.
 
@@ -47,8 +48,9 @@ def _open(url: str, pool_size: int) -> None:
 
 
 def _leave_with_the_server() -> None:
-    """A server that ends without closing its workers (SIGTERM, SIGKILL) leaves them waiting
-    for batches for ever, and their fork server with them: a worker leaves when it does."""
+    """A server that ends without closing its workers (SIGKILL, out of memory) left them
+    waiting for batches for ever, and their fork server with them: a worker leaves when its
+    server does."""
     multiprocessing.parent_process().join()
     os._exit(0)
 
