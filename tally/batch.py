@@ -32,10 +32,11 @@ from tally.purchases import PurchaseUseCases, purchase_fields
 
 CHUNK = 1000
 # A chunk's transaction holds the events table's lock while its facts go in, and the tills'
-# group commits wait for it: batches posted beside tills (the API's) go 250 at a time. Tills at
-# 500/s beside back-to-back batches of 5,000: p99 30-34 ms against 58 ms with chunks of 1,000,
-# for 5,600-6,000 against 6,100-6,600 batch purchases/s (bench.mixed, two runs each).
-CHUNK_BESIDE_TILLS = 250
+# group commits wait for it: batches posted beside tills (the API's) go 100 at a time. Tills at
+# 500/s beside back-to-back batches of 5,000 (bench.mixed, alternating runs): p99 58 ms with
+# chunks of 1,000, 30-40 with 250, 30-32 with 100 (p99.9 ~80, ~80, 49-58 ms), for about the
+# same batch purchases/s (5,300-5,500 with 250 or 100; the batch path alone 9,300-9,900 both).
+CHUNK_BESIDE_TILLS = 100
 STATUS = {"member_not_found": 404, "identity_not_found": 404, "transaction_not_found": 404,
           "idempotency_conflict": 409, "member_merged": 409, "busy": 409,
           "insufficient_points": 409, "identity_taken": 409, "activity_limit_reached": 409}
