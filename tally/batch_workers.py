@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import signal
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import psycopg
+
+from tally.processes import when_parent_ends, worker_context
 
 log = logging.getLogger("tally")
 _runtime: Any = None  # the worker's own (tally.bootstrap.Runtime)
@@ -42,17 +42,9 @@ def _open(url: str, pool_size: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
     if hasattr(os, "nice"):
         os.nice(10)  # background work: the tills come first
-    threading.Thread(target=_leave_with_the_server, name="server-watch", daemon=True).start()
+    when_parent_ends(lambda: os._exit(0))  # a killed server leaves no worker behind
     _runtime = start(Settings(database_url=url, pool_size=pool_size))
     _runtime.ledger.serving_no_requests()
-
-
-def _leave_with_the_server() -> None:
-    """A server that ends without closing its workers (SIGKILL, out of memory) left them
-    waiting for batches for ever, and their fork server with them: a worker leaves when its
-    server does."""
-    multiprocessing.parent_process().join()
-    os._exit(0)
 
 
 def _post(items: list[Any], actor: dict[str, Any]) -> tuple[str, Any]:
@@ -71,16 +63,6 @@ def _ready() -> bool:
     return _runtime is not None
 
 
-def _context() -> Any:
-    """Forked from a fork server that imported Tally once (the server holds threads: never
-    forked from it); spawned where there is no fork server."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tally.bootstrap", "api.routers.transactions"])
-    return context
-
-
 class BatchWorkers:
     """The worker processes posting batches for one server; `post` waits on its event loop."""
 
@@ -89,7 +71,9 @@ class BatchWorkers:
         self.executor = self._started()
 
     def _started(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_open,
+        # forked, never from the server itself: it holds threads
+        context = worker_context(["tally.bootstrap", "api.routers.transactions"])
+        executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_open,
                                        initargs=(self.url, self.pool_size))
         executor.submit(_ready)  # start one now: the first batch should not wait for it
         return executor

@@ -16,7 +16,6 @@ rows it refused, in line order, to a part file; the parent merges them into the 
 from __future__ import annotations
 
 import heapq
-import multiprocessing
 import queue
 import signal
 import zlib
@@ -31,6 +30,7 @@ from domain.guards import IdentityClaim
 from domain.identities import normalise
 from tally.bulk import collector_paused, load_many
 from tally.importer import ImportStopped, batches, post_rows
+from tally.processes import worker_context
 
 ROUNDS_AHEAD = 4  # batches a worker may have waiting: memory stays flat on a large file
 HOLDERS_KEPT = 200_000  # identities whose holder the parent remembers
@@ -61,22 +61,11 @@ def _work(url: str, inbox: Any, results: Any, part: Path, actor: dict[str, Any])
         runtime.close()
 
 
-def _context() -> Any:
-    """Workers are forked from a fork server that imported Tally once, not spawned: each
-    spawned worker spent ~1 s of CPU importing (a sixth of its work in a 100,000-row import).
-    Not forked from this process, which holds threads (the committer, the pool's)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "tally.bootstrap", "tally.import_workers"])
-    return context
-
-
 class Workers:
     """The worker processes of one import, their inboxes, and what they have reported."""
 
     def __init__(self, url: str, count: int, side: Path, actor: dict[str, Any]) -> None:
-        context = _context()
+        context = worker_context(["__main__", "tally.bootstrap", "tally.import_workers"])
         self.results = context.Queue()
         self.inboxes = [context.Queue(maxsize=ROUNDS_AHEAD) for _ in range(count)]
         self.parts = [side.with_name(f"{side.name}.{k}.part") for k in range(count)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from projections.runner import Worker, workers_for
 from tally.audit import read_pool, read_position
+from tally.processes import when_parent_ends
 
 log = logging.getLogger("tally.projections")
 RESTART_DELAYS = (1.0, 30.0)  # a child that ended is started again after 1 s, doubling to 30 s
@@ -116,7 +116,7 @@ class ReadSideProcess(CatchingUp):
                 if self.stopping.is_set():
                     return
                 self.process = context.Process(target=project_apart, name="tally-read-side",
-                                               args=(self.runtime.url, os.getpid()), daemon=True)
+                                               args=(self.runtime.url,), daemon=True)
                 self.process.start()
             started = time.monotonic()
             while not self.stopping.wait(0.5) and self.process.is_alive():
@@ -133,11 +133,12 @@ class ReadSideProcess(CatchingUp):
             delay = min(delay * 2, RESTART_DELAYS[1])
 
 
-def project_apart(url: str, parent: int) -> None:
+def project_apart(url: str) -> None:
     """A read side child: the workers until SIGTERM, or until its server is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C stops the server, which stops us
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    when_parent_ends(stopping.set)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     [read side] %(message)s")
     from tally.bootstrap import start
     from tally.cli import settle_garbage_collector
@@ -150,8 +151,7 @@ def project_apart(url: str, parent: int) -> None:
         raise SystemExit(1) from None
     try:
         settle_garbage_collector()
-        while not stopping.wait(1.0) and os.getppid() == parent:
-            pass
+        stopping.wait()
     finally:
         runtime.close()
 
