@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from api.app import attach, create_app
 from tests.e2e.conftest import KEYS, auth
-from tests.e2e.live import free_port
+from tests.e2e.live import descendants, free_port, left_after
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,25 +110,6 @@ def test_tally_serve_keeps_the_read_models_up_to_date(serving, options, apart):
     assert (summary["members"], summary["issued"], summary["balanced"]) == (1, 150, True)
 
 
-def _descendants(pid: int) -> set[int]:
-    """The processes below `pid` (children, their children, ...), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry.name))
-    found, waiting = set(), [pid]
-    while waiting:
-        for child in children.get(waiting.pop(), []):
-            found.add(child)
-            waiting.append(child)
-    return found
-
-
 def test_a_killed_tally_serve_leaves_no_process_of_its_own_behind(serving):
     base_url = serving()
     health_until_ready(base_url)
@@ -138,34 +119,25 @@ def test_a_killed_tally_serve_leaves_no_process_of_its_own_behind(serving):
                            "transaction_id": "K-1", "channel": "web", "amount": "10.00",
                            "currency": "CNY", "member": {"member_id": member["member_id"]}}]})
     server = serving.servers[-1]
-    helpers = _descendants(server.pid)  # the read side, the batch worker and its fork server
+    helpers = descendants(server.pid)  # the read side, the batch worker and its fork server
 
     server.kill()
     server.wait()
 
     assert batch.status_code == 200 and len(helpers) >= 3
-    assert _left_after(helpers, seconds=15) == set()
-
-
-def _left_after(pids: set[int], seconds: float) -> set[int]:
-    """Those of `pids` still running after up to `seconds`."""
-    deadline = time.monotonic() + seconds
-    while (left := {pid for pid in pids if Path(f"/proc/{pid}").exists()}) \
-            and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
+    assert left_after(helpers, seconds=15) == set()
 
 
 def test_tally_serve_stopped_with_sigterm_closes_what_it_started(serving, tmp_path):
     base_url = serving()  # docker stop sends SIGTERM
     health_until_ready(base_url)
     server = serving.servers[-1]
-    helpers = _descendants(server.pid)
+    helpers = descendants(server.pid)
 
     server.send_signal(signal.SIGTERM)
 
     assert server.wait(timeout=30) == 128 + signal.SIGTERM
-    assert len(helpers) >= 3 and _left_after(helpers, seconds=5) == set()
+    assert len(helpers) >= 3 and left_after(helpers, seconds=5) == set()
     log = (tmp_path / "serve.log").read_text()
     assert "Application shutdown complete" in log and "leaked" not in log
 
