@@ -16,6 +16,7 @@ rows it refused, in line order, to a part file; the parent merges them into the 
 from __future__ import annotations
 
 import heapq
+import os
 import queue
 import signal
 import zlib
@@ -30,7 +31,7 @@ from domain.guards import IdentityClaim
 from domain.identities import normalise
 from tally.bulk import collector_paused, load_many
 from tally.importer import ImportStopped, batches, post_rows
-from tally.processes import worker_context
+from tally.processes import when_parent_ends, worker_context
 
 ROUNDS_AHEAD = 4  # batches a worker may have waiting: memory stays flat on a large file
 HOLDERS_KEPT = 200_000  # identities whose holder the parent remembers
@@ -42,6 +43,7 @@ def _work(url: str, inbox: Any, results: Any, part: Path, actor: dict[str, Any])
     from tally.settings import Settings
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    when_parent_ends(lambda: os._exit(1))  # a killed import leaves no worker behind
     try:
         runtime = start(Settings(database_url=url, pool_size=4))
         runtime.ledger.serving_no_requests()

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import orjson
 from typer.testing import CliRunner
 
 from tally.cli import app
-from tests.integration.ledgers import ACTOR, at, open_ledger
+from tests.e2e.live import descendants, left_after
+from tests.integration.ledgers import ACTOR, Shop, at, open_ledger
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_import_with_two_workers_reports_created_then_replayed(clean_db, monkeypatch, tmp_path):
@@ -34,3 +44,28 @@ def test_import_with_two_workers_reports_created_then_replayed(clean_db, monkeyp
     ledger = open_ledger(clean_db)
     assert ledger.member(member["member_id"]).available == 800
     ledger.close()
+
+
+def test_a_killed_import_leaves_no_worker_behind(clean_db, tmp_path):
+    """Its workers wait on their inboxes; killed (SIGKILL, out of memory), the import cannot
+    stop them, and they and their fork server stayed for ever: now they leave with it."""
+    ledger = open_ledger(clean_db)
+    members = [Shop(ledger).enroll()["member_id"] for _ in range(20)]
+    ledger.close()
+    file = tmp_path / "sales.ndjson"
+    file.write_bytes(b"".join(orjson.dumps({
+        "transaction_id": f"K-{n}", "channel": "pos", "amount": "20.00", "currency": "CNY",
+        "member": {"member_id": members[n % 20]}}) + b"\n" for n in range(200_000)))
+    command = subprocess.Popen(
+        [sys.executable, "-c", "from tally.cli import main; main()", "import", str(file),
+         "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "DATABASE_URL": clean_db, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 60
+    while len(helpers := descendants(command.pid)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the fork server, its tracker and two workers
+
+    os.kill(command.pid, signal.SIGKILL)
+    command.wait()
+
+    assert len(helpers) >= 4
+    assert left_after(helpers, seconds=15) == set()
