@@ -85,6 +85,9 @@ def test_a_snapshots_lots_and_spend_are_stored_as_rows():
     decoded = OrjsonTranscoder().decode(encoded)
     assert decoded == {"lots": lots, "spend": SPEND}
     assert [type(lot) for lot in decoded["lots"].values()] == [Lot, Lot]
+    assert [hash(lot) for lot in decoded["lots"].values()] == [hash(LOT), hash(LATER)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded["lots"][LOT.lot_id].remaining = 0
     assert decoded["spend"].within(datetime(2025, 12, 31, tzinfo=timezone.utc), LATER.earned_at) \
         == Decimal("9.80")
 
