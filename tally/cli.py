@@ -20,7 +20,7 @@ app = typer.Typer(help="Tally, an event-sourced loyalty ledger.", no_args_is_hel
 console = Console()
 log = logging.getLogger("tally")
 # On 2 cores (2026-11-24, 300,000 rows by card over 2,000 members, alternating): 3 workers
-# 12,907 and 13,526 rows/s with the cores 89-92% busy, 4 workers 13,960 and 13,866 at 95%
+# 14,172 and 14,285 rows/s with the cores 93-94% busy, 4 workers 14,696 and 14,500 at 96-97%
 # (each waits for PostgreSQL part of the time). A file of 10,000 rows, each member read cold,
 # went 2% slower with the fourth worker's start-up.
 IMPORT_WORKERS = min((os.cpu_count() or 1) + 2, 8)
