@@ -22,7 +22,7 @@ log = logging.getLogger("tally")
 # On 2 cores (2026-11-24, 300,000 rows by card over 2,000 members, alternating): 3 workers
 # 14,172 and 14,285 rows/s with the cores 93-94% busy, 4 workers 14,696 and 14,500 at 96-97%
 # (each waits for PostgreSQL part of the time). A file of 10,000 rows, each member read cold,
-# went 2% slower with the fourth worker's start-up.
+# went 3-6% slower with the fourth worker's start-up (5,019/5,037 -> 4,879/4,712 rows/s).
 IMPORT_WORKERS = min((os.cpu_count() or 1) + 2, 8)
 
 
@@ -130,6 +130,10 @@ def import_file(file: Path, batch: int = 1000,
                     "Processes posting rows side by side, each member's rows in one of them "
                     "in file order; 1 posts them in this process."))) -> None:
     """Import purchases from CSV (with a header) or NDJSON; safe to re-run."""
+    if workers > 1:  # the workers' fork server imports Tally while this process opens the ledger
+        from tally.processes import IMPORT_PRELOAD, start_fork_server
+
+        start_fork_server(IMPORT_PRELOAD)
     from eventsourcing.persistence import PersistenceError
 
     from tally.importer import ImportStopped, run_import

@@ -32,7 +32,7 @@ from domain.guards import IdentityClaim
 from domain.identities import normalise
 from tally.bulk import load_many
 from tally.importer import ImportStopped, batches, post_rows
-from tally.processes import when_parent_ends, worker_context
+from tally.processes import IMPORT_PRELOAD, when_parent_ends, worker_context
 
 ROUNDS_AHEAD = 4  # batches a worker may have waiting: memory stays flat on a large file
 HOLDERS_KEPT = 200_000  # identities whose holder the parent remembers
@@ -72,7 +72,7 @@ class Workers:
     """The worker processes of one import, their inboxes, and what they have reported."""
 
     def __init__(self, url: str, count: int, side: Path, actor: dict[str, Any]) -> None:
-        context = worker_context(["__main__", "tally.bootstrap", "tally.import_workers"])
+        context = worker_context(IMPORT_PRELOAD)
         self.results = context.Queue()
         self.inboxes = [context.Queue(maxsize=ROUNDS_AHEAD) for _ in range(count)]
         self.parts = [side.with_name(f"{side.name}.{k}.part") for k in range(count)]
