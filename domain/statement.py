@@ -8,15 +8,16 @@ summary all use this one definition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import singledispatch
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.member import Member
 
 
-@dataclass(frozen=True)
-class Movement:
+class Movement(NamedTuple):
+    """Immutable; a named tuple rather than a frozen dataclass because every timeline fact and
+    every fact a read model follows builds one: 0.26 against 0.82 us."""
+
     kind: str  # earn activate redeem clawback expire adjust referral activity merge_in merge_out
     points: int
     available: int
