@@ -7,13 +7,17 @@ it is.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidInput, MemberNotFound
 from domain.member import Member
 from domain.statement import summary
+from tally.bulk import collector_paused
 from tally.history import RunningBalance, opening_balance
 
 DEFAULT_LIMIT = 100
@@ -24,23 +28,43 @@ _NOT_DATA = {"originator_id", "originator_version", "originator_topic", "timesta
 
 def fact_data(fact: Any) -> dict[str, Any]:
     """A fact's own fields (hashes included), lots and other value objects as plain dicts."""
-    return {name: value if type(value) in _SCALARS else _plain(value)  # most are scalars
-            for name, value in vars(fact).items() if name not in _NOT_DATA}
+    data = vars(fact).copy()
+    for name in _NOT_DATA:
+        data.pop(name, None)
+    for name, value in data.items():  # most are scalars, decimals or moments, left as they are
+        if type(value) not in _AS_IS:
+            data[name] = _plain(value)
+    return data
 
 
-_SCALARS = frozenset((str, int, bool, type(None)))
+_AS_IS = frozenset((str, int, bool, type(None), Decimal, datetime))
+
+
+@functools.cache
+def _fields_of(kind: type) -> tuple[tuple[str, ...], Any]:
+    """A dataclass's field names and a getter of their values as a tuple (None otherwise)."""
+    names = tuple(getattr(kind, "__dataclass_fields__", ()))
+    if len(names) < 2:  # attrgetter of one name answers the value itself, not a tuple
+        return names, (lambda value: tuple(getattr(value, name) for name in names)) if names else None
+    return names, attrgetter(*names)
 
 
 def _plain(value: Any) -> Any:
-    if type(value) in _SCALARS:
+    kind = type(value)
+    if kind in _AS_IS:
         return value
-    if hasattr(type(value), "__dataclass_fields__"):  # a lot: its fields, without deep copies
-        return {name: _plain(getattr(value, name)) for name in type(value).__dataclass_fields__}
-    if isinstance(value, list):
+    if kind is list:
         return [_plain(item) for item in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: _plain(item) for key, item in value.items()}
-    return value
+    names, values_of = _fields_of(kind)
+    if values_of is None:  # not a dataclass
+        return value
+    plain = dict(zip(names, values_of(value)))  # a lot: its fields, without deep copies
+    for name, item in plain.items():
+        if type(item) not in _AS_IS:
+            plain[name] = _plain(item)
+    return plain
 
 
 def timeline_entry(fact: Any, balance: RunningBalance) -> dict[str, Any]:
@@ -75,13 +99,14 @@ def member_timeline(ledger: Any, member_id: UUID | str, as_of: datetime | None =
         raise MemberNotFound(f"no member {member_id} as of {as_of.isoformat()}")
     balance = opening_balance(ledger, member_id, after_version)
     events, more = [], False
-    for fact in ledger.events.get(member_id, gt=after_version, limit=limit + 1):
-        if as_of is not None and fact.timestamp > as_of:
-            break
-        if len(events) == limit:
-            more = True
-            break
-        events.append(timeline_entry(fact, balance))
+    with collector_paused():  # tens of thousands of objects a page, freed or answered, no cycles
+        for fact in ledger.events.get(member_id, gt=after_version, limit=limit + 1):
+            if as_of is not None and fact.timestamp > as_of:
+                break
+            if len(events) == limit:
+                more = True
+                break
+            events.append(timeline_entry(fact, balance))
     return {"member_id": str(member_id), "events": events,
             "next_after_version": events[-1]["version"] if more else None}
 
