@@ -63,6 +63,12 @@ def test_a_decoded_lot_is_frozen_and_equal_to_the_one_stored():
         lot.remaining = 0
 
 
+def test_a_stored_lot_with_a_field_lots_do_not_have_is_refused():
+    stored = OrjsonTranscoder().encode(LOT).replace(b'"pending":false', b'"pending":false,"colour":"red"')
+    with pytest.raises(TypeError):
+        OrjsonTranscoder().decode(stored)
+
+
 LATER = Lot(lot_id="48062171e034-13", source="referral", remaining=50,
             earned_at=datetime(2026, 1, 2, tzinfo=timezone.utc),
             available_at=datetime(2026, 1, 16, tzinfo=timezone.utc),
