@@ -64,6 +64,15 @@ PROGRAM_TTL_SECONDS = 1.0
 _RETRIED = ("insert_events", "select_events", "select_notifications", "max_notification_id")
 
 
+def _replayed(aggregate: Any, facts: Iterable[Any]) -> Any:
+    """The library's projector (`project_aggregate`) without its per-fact `isinstance` check
+    against a runtime-checkable protocol: 8 us a fact, more than half of reading a member of
+    51 facts at an earlier version for a replayed answer (its document: 943-956 -> 641-646 us)."""
+    for fact in facts:
+        aggregate = fact.mutate(aggregate)
+    return aggregate
+
+
 def without_retries(recorder: Any) -> Any:
     """Calls the recorder's methods with one retry on a broken connection, instead of the
     library's ten retries 0.2 s apart for any failure.
@@ -387,14 +396,14 @@ class LedgerCore(Application):
             try:
                 self.save(program)
             except IntegrityError:
-                program = self.repository.get(PROGRAM_ID)
+                program = self.repository.get(PROGRAM_ID, projector_func=_replayed)
         return program
 
     def rules(self) -> Rules:
         return self.program().rules
 
     def _load_rules_at(self, version: int) -> Rules:
-        return self.repository.get(PROGRAM_ID, version=version).rules
+        return self.repository.get(PROGRAM_ID, version=version, projector_func=_replayed).rules
 
     # Answers --------------------------------------------------------------------------------
 
@@ -404,7 +413,7 @@ class LedgerCore(Application):
 
     def document_at_version(self, member_id: str, version: int, program_version: int) -> dict:
         """The member document as it was when `version` was recorded (for replayed answers)."""
-        member = self.repository.get(UUID(member_id), version=version)
+        member = self.repository.get(UUID(member_id), version=version, projector_func=_replayed)
         return member_document(member, self._rules_at(program_version), member.modified_on)
 
     def answer(self, result: dict[str, Any], member_id: str, member_version: int,
