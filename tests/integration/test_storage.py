@@ -228,3 +228,16 @@ def test_processes_opening_a_new_database_together_all_open_it(empty_database_ur
     finally:
         for runtime in opened:
             runtime.close()
+
+
+JSONB = """SELECT '{"name": "key:till-7", "role": "pos", "request_id": null,
+                   "note": "caf\\u00e9 \\u6536\\u94f6", "n": [1, 2.5, -3e2, true]}'::jsonb"""
+
+
+def test_jsonb_reads_as_the_same_values_from_the_pool_and_from_a_connection(database_url):
+    expected = {"name": "key:till-7", "role": "pos", "request_id": None,
+                "note": "café 收银", "n": [1, 2.5, -300.0, True]}
+    with open_pool(database_url, size=1) as pool, pool.connection() as conn:
+        assert conn.execute(JSONB).fetchone()[0] == expected
+    with connect(database_url) as conn:
+        assert conn.execute(JSONB).fetchone()[0] == expected
