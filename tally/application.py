@@ -327,9 +327,7 @@ class LedgerCore(Application):
         """The aggregate, if there is one of `kind` with that id. Members come through the
         repository (cache, snapshots); guards are a few facts, read in one query."""
         if kind is not Member and kind is not object:
-            aggregate = None
-            for fact in self.events.get(aggregate_id):
-                aggregate = fact.mutate(aggregate)
+            aggregate = _replayed(None, self.events.get(aggregate_id))
             return aggregate if isinstance(aggregate, kind) else None
         try:
             aggregate = self.repository.get(aggregate_id, projector_func=self._read_cold)
@@ -354,9 +352,7 @@ class LedgerCore(Application):
         """The member as recorded now (facts other processes stored included);
         raises MemberNotFound."""
         member = self.member_to_change(member_id)
-        for fact in self.events.get(member.id, gt=member.version):
-            member = fact.mutate(member)
-        return member
+        return _replayed(member, self.events.get(member.id, gt=member.version))
 
     def member_to_change(self, member_id: UUID | str) -> Member:
         """The member as this process last saw it, without asking the store; raises

@@ -7,10 +7,8 @@ it is.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -40,15 +38,6 @@ def fact_data(fact: Any) -> dict[str, Any]:
 _AS_IS = frozenset((str, int, bool, type(None), Decimal, datetime))
 
 
-@functools.cache
-def _fields_of(kind: type) -> tuple[tuple[str, ...], Any]:
-    """A dataclass's field names and a getter of their values as a tuple (None otherwise)."""
-    names = tuple(getattr(kind, "__dataclass_fields__", ()))
-    if len(names) < 2:  # attrgetter of one name answers the value itself, not a tuple
-        return names, (lambda value: tuple(getattr(value, name) for name in names)) if names else None
-    return names, attrgetter(*names)
-
-
 def _plain(value: Any) -> Any:
     kind = type(value)
     if kind in _AS_IS:
@@ -57,14 +46,10 @@ def _plain(value: Any) -> Any:
         return [_plain(item) for item in value]
     if kind is dict:
         return {key: _plain(item) for key, item in value.items()}
-    names, values_of = _fields_of(kind)
-    if values_of is None:  # not a dataclass
+    fields = getattr(kind, "__dataclass_fields__", None)
+    if fields is None:
         return value
-    plain = dict(zip(names, values_of(value)))  # a lot: its fields, without deep copies
-    for name, item in plain.items():
-        if type(item) not in _AS_IS:
-            plain[name] = _plain(item)
-    return plain
+    return {name: _plain(getattr(value, name)) for name in fields}  # a lot, without deep copies
 
 
 def timeline_entry(fact: Any, balance: RunningBalance) -> dict[str, Any]:

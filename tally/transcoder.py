@@ -143,10 +143,7 @@ def _tagged(value: dict) -> Any:
             decimals = {amount: Decimal(amount) for amount in set(amounts)}  # few, repeated
             return SpendHistory(list(map(_moment_of, moments)), list(map(decimals.get, amounts)))
     elif "__v" in value and "f" in value:
-        fields = _untag(value["f"])
-        if value["__v"] == _LOT_TOPIC and fields.keys() == _LOT_KEYS:  # a fact's lot
-            return _lot_of(fields)
-        return resolve_topic(value["__v"])(**fields)
+        return resolve_topic(value["__v"])(**_untag(value["f"]))
     return value
 
 
@@ -155,18 +152,8 @@ def _tagged(value: dict) -> Any:
 # the same frozen lot (no __post_init__, no defaults to apply) in two thirds of the time; a
 # member read cold (each night's import, the first request after a restart) decodes them all.
 _new = object.__new__
-_LOT_FIELDS = ("lot_id", "source", "remaining", "earned_at", "available_at", "expires_at", "pending")
-_LOT_SLOTS = tuple(getattr(Lot, name).__set__ for name in _LOT_FIELDS)  # a row's order (_lot_rows)
-_LOT_SETTERS = tuple(zip(_LOT_FIELDS, _LOT_SLOTS))
-_LOT_TOPIC, _LOT_KEYS = get_topic(Lot), dict.fromkeys(_LOT_FIELDS).keys()
-
-
-def _lot_of(fields: dict[str, Any]) -> Lot:
-    """A lot stored on its own (each earning fact holds one), its moments already restored."""
-    lot = _new(Lot)
-    for name, set_slot in _LOT_SETTERS:
-        set_slot(lot, fields[name])
-    return lot
+_LOT_SLOTS = tuple(getattr(Lot, name).__set__ for name in (  # a row's order (_lot_rows)
+    "lot_id", "source", "remaining", "earned_at", "available_at", "expires_at", "pending"))
 
 
 def _lots_of(rows: list[list[Any]]) -> dict[str, Lot]:
