@@ -53,15 +53,22 @@ def embedded_url(directory: Path) -> str:
 
 
 def session_options() -> str:
-    """libpq `options` for every connection Tally opens: PGOPTIONS if set, then JIT off.
+    """libpq `options` for every connection Tally opens: PGOPTIONS if set, then JIT off and
+    the session's time zone UTC.
 
     PostgreSQL's JIT compiler, triggered by the events table's row estimates, spent ~30 ms
     compiling each multi-id load of an import (half of PostgreSQL's CPU there, bench/).
     Migration 0002 turns it off for the database, but a database copied from a template,
     restored from a dump or owned by someone else does not keep or take that setting; a
     session setting needs no privilege and goes wherever the connection goes.
+
+    In UTC, psycopg reads every moment back with the `timezone.utc` the facts carry, whatever
+    the server's own zone: an entry or a lot read in the server's zone (`Etc/UTC` here, a
+    ZoneInfo) compared with a fact's moment in 0.40 us rather than 0.02, four times a fact
+    when verify compares the read models; and pages and exports print moments alike.
     """
-    return " ".join(filter(None, (os.environ.get("PGOPTIONS", "").strip(), "-c jit=off")))
+    return " ".join(filter(None, (os.environ.get("PGOPTIONS", "").strip(), "-c jit=off",
+                                  "-c TimeZone=UTC")))
 
 
 def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:

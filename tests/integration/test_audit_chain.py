@@ -73,3 +73,16 @@ def test_unreadable_stored_bytes_are_reported_at_their_version(shop, pool, clean
     tamper(clean_db, "UPDATE ledger_events SET state = '\\x7b7b'::bytea "
                      "WHERE originator_id = %s AND originator_version = %s", ann["member_id"], 3)
     assert chain_problems(shop, pool) == [(ann["member_id"], 3, "unreadable")]
+
+
+def test_a_redemption_edited_to_fewer_points_than_it_drew_leaves_the_member_unbalanced(
+        shop, pool, clean_db):
+    ann, _ = two_members(shop)  # 120 points earned, then 20 redeemed (drawn from the lot)
+    tamper(clean_db, "UPDATE ledger_events SET state = convert_to(regexp_replace(convert_from("
+                     "state, 'UTF8'), '\"points\":20,', '\"points\":2,'), 'UTF8') "
+                     "WHERE originator_id = %s AND originator_version = %s", ann["member_id"], 3)
+    found = {(m["kind"], m.get("version")): m["detail"]
+             for m in verify_ledger(shop.ledger, pool)["mismatches"]}
+    assert found[("hash", 3)].startswith("the stored fields of this PointsRedeemed")
+    assert found[("replay", None)] == ("the facts' movements add up to available, pending, debt "
+                                       "[118, 0, 0], its lots and debt hold [100, 0, 0]")

@@ -168,3 +168,15 @@ def test_the_read_position_reaches_the_last_fact_once_every_read_model_caught_up
     shop.buy(shop.enroll(), "10.00", "2026-01-02")
     projected(shop, clean_db)
     assert audit.read_position(pool) == shop.ledger.recorder.max_notification_id()
+
+
+def test_a_ledger_entrys_balance_changed_by_hand_is_reported_with_both_values(shop, pool, clean_db):
+    ann = a_mixed_year(shop)[0]
+    projected(shop, clean_db)
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        (available,) = conn.execute(
+            "UPDATE ledger_entries SET available_after = available_after + 5 WHERE entry_id = %s "
+            "RETURNING available_after - 5", (f"{ann['member_id']}:2",)).fetchone()
+    found = verify_ledger(shop.ledger, pool)["mismatches"]
+    assert [(m["kind"], m["version"], m["detail"]) for m in found] == [
+        ("ledger_entries", 2, f"available_after: facts say {available}, read model has {available + 5}")]
