@@ -106,7 +106,7 @@ def settle_garbage_collector() -> None:
 
 
 @app.command()
-def demo(members: int = 3000) -> None:
+def demo(members: int = typer.Option(3000, min=1)) -> None:
     """Fill the ledger with a realistic synthetic year and print where to look."""
     from rich.progress import Progress
 

@@ -126,7 +126,7 @@ class Demo:
         orders = []
         for day in range(7):
             date = monday + timedelta(days=day)
-            for _ in range(int(self.size * 0.025 * self._weight(date))):
+            for _ in range(max(1, int(self.size * 0.025 * self._weight(date)))):
                 when = date + timedelta(minutes=self.random.uniform(0, 24 * 60 - 1))
                 self.numbered += 1
                 orders.append(self._purchase(self.numbered, when))
@@ -144,7 +144,7 @@ class Demo:
                 channel=order["channel"], transaction_id=order["transaction_id"],
                 return_id=f"RET-{order['transaction_id']}", amount=order["amount"] / 2,
                 occurred_at=later, actor=ACTOR, request_hash=order["transaction_id"]))
-        for member_id, _ in self.random.sample(self.members, 25):
+        for member_id, _ in self.random.sample(self.members, min(25, len(self.members))):
             self._try("check_ins", lambda: self.ledger.record_activity(
                 member_id=member_id, activity_id=f"CI-{member_id}-{monday:%Y%m%d}",
                 kind="check_in", occurred_at=later, actor=ACTOR, request_hash=str(monday)))
@@ -154,8 +154,12 @@ class Demo:
                 reward="free latte", occurred_at=later, actor=ACTOR, request_hash=str(monday)))
 
     def _merge_some(self) -> None:
-        for pair in range(10):
-            survivor, absorbed = self.members[100 + 2 * pair][0], self.members[101 + 2 * pair][0]
+        """Ten pairs merged: members 100 to 119, clear of the first 60, who redeem (in a demo
+        of fewer than 120 members, pairs from its second half)."""
+        first = 100 if len(self.members) >= 120 else len(self.members) // 2
+        pairs = self.members[first:first + 20]
+        for pair in range(len(pairs) // 2):
+            survivor, absorbed = pairs[2 * pair][0], pairs[2 * pair + 1][0]
             self._try("merges", lambda: self.ledger.merge(
                 survivor_id=survivor, absorbed_id=absorbed, merge_id=f"MERGE-{pair}",
                 reason="same customer at till and mini-program", occurred_at=self.end,
