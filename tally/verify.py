@@ -157,27 +157,42 @@ def _by_member(rows: list[Row]) -> dict[UUID, list[Row]]:
     return grouped
 
 
-def _chunks(ids: list[UUID]) -> Iterator[list[UUID]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
+def _chunks(ids: list[UUID], size: int) -> list[list[UUID]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
 
 
-def verify_ledger(ledger: Any, pool: Any,
-                  wait_for_read_side: Callable[[], Any] | None = None) -> dict[str, Any]:
+def check_chunk(conn: Any, mapper: Any, chunk: list[UUID]) -> tuple[list[dict], int, int]:
+    """(mismatches, members checked, facts checked) of these members, read on `conn`."""
+    stored = _by_member(queries.stored_facts(conn, chunk))
+    read = queries.read_rows(conn, chunk)
+    found, events = [], 0
+    for member_id in chunk:
+        rows = stored.get(member_id, [])
+        found += check_member(mapper, member_id, rows,
+                              {table: by_member.get(member_id, [])
+                               for table, by_member in read.items()})
+        events += len(rows)
+    return found, len(chunk), events
+
+
+def verify_ledger(ledger: Any, pool: Any, wait_for_read_side: Callable[[], Any] | None = None,
+                  workers: int = 1, chunk: int = CHUNK) -> dict[str, Any]:
     """{"ok", "members_checked", "events_checked", "mismatches"} over every member that the
-    event store or the members table knows. Waits for the read side first when given one."""
+    event store or the members table knows, `chunk` members at a time. Waits for the read
+    side first when given one. With `workers` > 1 the chunks are checked in that many
+    processes (tally/verify_workers.py), the report the same as from one."""
     if wait_for_read_side is not None:
         wait_for_read_side()
     found, members, events = [], 0, 0
     with pool.connection() as conn:
-        for chunk in _chunks(queries.member_ids(conn)):
-            stored = _by_member(queries.stored_facts(conn, chunk))
-            read = queries.read_rows(conn, chunk)
-            for member_id in chunk:
-                rows = stored.get(member_id, [])
-                found += check_member(ledger.mapper, member_id, rows,
-                                      {table: by_member.get(member_id, [])
-                                       for table, by_member in read.items()})
-                members, events = members + 1, events + len(rows)
+        chunks = _chunks(queries.member_ids(conn), chunk)
+        if workers > 1 and len(chunks) > 1:
+            from tally.verify_workers import checked_in_workers
+
+            results: Iterator = checked_in_workers(pool.conninfo, ledger.mapper, chunks, workers)
+        else:
+            results = (check_chunk(conn, ledger.mapper, part) for part in chunks)
+        for part_found, part_members, part_events in results:
+            found, members, events = found + part_found, members + part_members, events + part_events
     return {"ok": not found, "members_checked": members, "events_checked": events,
             "mismatches": found}

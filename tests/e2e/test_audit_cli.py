@@ -60,6 +60,13 @@ def test_verify_exits_1_naming_the_member_and_version_of_a_deleted_fact(shop, cl
     assert f"gap {member['member_id']} v2" in result.output
 
 
+def test_verify_takes_a_number_of_workers_of_1_or_more(shop):
+    a_member(shop)
+    assert run("verify", "--workers", "2").exit_code == 0
+    result = run("verify", "--workers", "0")
+    assert (result.exit_code, "Invalid value for '--workers'" in result.output) == (2, True)
+
+
 def test_rebuild_projects_every_read_model_again_from_the_first_fact(shop, clean_db):
     import tally.cli_projections  # noqa: F401  (registers rebuild on the app)
 
