@@ -7,10 +7,12 @@ import io
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Iterator
 
 import orjson
 import psycopg
@@ -167,27 +169,35 @@ def _forget(url: str, workers: list) -> None:
             worker.position = 0
 
 
-def _timeline_pages(ledger, member_id: uuid.UUID) -> tuple[list[float], float]:
-    """Seconds per page of 1,000, walking a member's whole timeline, and the seconds Python's
-    garbage collector took meanwhile (a full collection of this process's heap, a million lots
-    in its caches by now, takes about half a second: it would show as one slow page)."""
-    timings, after, collecting, began = [], 0, [0.0], [0.0]
+@contextmanager
+def _collector_pauses() -> Iterator[list[float]]:
+    """The seconds each of Python's garbage collections took while the block ran."""
+    pauses, began = [], [0.0]
 
     def clock(phase: str, info: dict) -> None:
         if phase == "start":
             began[0] = time.perf_counter()
         else:
-            collecting[0] += time.perf_counter() - began[0]
+            pauses.append(time.perf_counter() - began[0])
 
     gc.callbacks.append(clock)
     try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(clock)
+
+
+def _timeline_pages(ledger, member_id: uuid.UUID) -> tuple[list[float], float]:
+    """Seconds per page of 1,000, walking a member's whole timeline, and the seconds Python's
+    garbage collector took meanwhile (a full collection of this process's heap, a million lots
+    in its caches by now, takes about half a second: it would show as one slow page)."""
+    timings, after = [], 0
+    with _collector_pauses() as pauses:
         while after is not None:
             started = time.perf_counter()
             after = member_timeline(ledger, member_id, after_version=after, limit=1000)["next_after_version"]
             timings.append(time.perf_counter() - started)
-    finally:
-        gc.callbacks.remove(clock)
-    return timings, collecting[0]
+    return timings, sum(pauses)
 
 
 def _first_page(ledger, member_id: str) -> float:
@@ -218,7 +228,9 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
     # 2026-11-24 08:30 UTC the first reads came from this process's own cache, which the
     # top-up had filled with every member it posted to.
     fresh = start(Settings(database_url=url))
-    cold, timings = _document_times(fresh.ledger, members), _document_times(fresh.ledger, members)
+    with _collector_pauses() as pauses:
+        cold = _document_times(fresh.ledger, members)
+    timings = _document_times(fresh.ledger, members)
     fresh.close()
     project(workers_for(ledger, url))  # as `tally serve` keeps them: deep pages start from them
     (pages, collecting), first_page = _timeline_pages(ledger, uuid.UUID(heavy)), _first_page(ledger, heavy)
@@ -239,7 +251,8 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
     return [(f"Reads at {head:,} facts: member document", f"p99 {_ms(timings, .99)} ms",
              f"p50 {_ms(timings, .5)} ms over {len(timings)} members, read again (cached, "
              f"fast-forwarded); first read in a new process (snapshot and facts since) "
-             f"p50 {_ms(cold, .5)} ms, p99 {_ms(cold, .99)} ms"),
+             f"p50 {_ms(cold, .5)} ms, p99 {_ms(cold, .99)} ms, longest collector pause "
+             f"meanwhile {max(pauses, default=0) * 1000:.1f} ms"),
             ("Reads: a 10,000-fact timeline", f"{sum(pages) * 1000:,.0f} ms",
              f"all {len(pages)} pages of 1,000, replayed from the store; slowest page "
              f"{max(pages) * 1000:.0f} ms; garbage collection meanwhile {collecting * 1000:.0f} ms; "
