@@ -98,18 +98,22 @@ def _boot(api, settings: Settings, projections: bool = True, apart: bool = True)
 
 def settle_garbage_collector() -> None:
     """Keeps collector pauses out of request latency: what start-up built (modules, routes,
-    schemas) is never scanned again, and young objects are collected in larger, rarer
-    batches. A full collection with the default thresholds paused requests for 60-100 ms.
+    schemas) is never scanned again, young objects are collected often and cheaply, and a
+    full collection is considered only after 500 middle ones (Python's default, 10,
+    paused requests for 60-100 ms every few thousand purchases).
 
-    Members read cold (after a start, or past the cache) bring hundreds of lots each, which
-    live on in the cache: every object that survives the young generation is scanned again
-    in the middle one, so its size sets the longest pause. At 20,000 young objects and 20
-    young collections to a middle one, reading the benchmark's 2,403 members cold met a
-    126-128 ms pause; at 10,000 and 5, 19 ms at most (first reads p99 3.9-4.5 -> 2.7-3.1
-    ms), with the same purchase throughput and p99 over HTTP."""
+    Members read cold (after a start, or past the cache) bring their lots, which live on in
+    the cache: each object that survives a young collection is scanned again in the middle
+    generation, so the middle generation's size sets the longest pause. `bench.first_reads`
+    (20,000 members of 51 facts read cold, two runs each): at 20,000 young objects and a
+    middle collection every 20, 110-112 ms at most; at 5,000 and 3, 3.3-6.6 ms (longest read
+    9.1 ms, collecting 193 ms in all against 343). POS purchases over HTTP, two alternating
+    pairs: 2,485-2,606 against 2,408-2,535/s, p99 13-15 ms either way. A full collection
+    still scans every cached member (20,000 such members: 350-420 ms); Python runs one only
+    once a quarter of the long-lived heap is new."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(10_000, 5, 50)
+    gc.set_threshold(5_000, 3, 500)
 
 
 @app.command()
