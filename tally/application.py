@@ -32,6 +32,7 @@ from domain.member_facts import NEXT_TIMER
 from domain.program import PROGRAM_ID, Program
 from domain.rules import Rules
 from tally.bulk import AggregateCache, SnapshotMarks, insert_facts, load_many
+from tally.collector import YoungCollections
 from tally.committer import GroupCommitter
 from tally.guarding import MemberLocks, Outcome, check_replay, retrying
 from tally.lanes import MemberLanes
@@ -191,6 +192,7 @@ class LedgerCore(Application):
         self._program_cache: tuple[Program | None, float] = (None, 0.0)
         self.bulk_cache = AggregateCache()
         self.snapshot_marks = SnapshotMarks()
+        self.young_collections = YoungCollections()
         self.committer = GroupCommitter(self._record)
 
     def construct_factory(self, env: Any) -> Any:
@@ -346,6 +348,7 @@ class LedgerCore(Application):
             aggregate = fact.mutate(aggregate)
         if isinstance(aggregate, Member):
             self.snapshot_marks.note(aggregate.id, aggregate.version, snapshot_version or 0)
+            self.young_collections.member_read_cold()
         return aggregate
 
     def member(self, member_id: UUID | str) -> Member:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import signal
@@ -13,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from tally.collector import settle_garbage_collector
 from tally.settings import Settings
 
 app = typer.Typer(help="Tally, an event-sourced loyalty ledger.", no_args_is_help=True,
@@ -94,26 +94,6 @@ def _boot(api, settings: Settings, projections: bool = True, apart: bool = True)
             log.warning("start-up failed (%s); retrying in %.0fs", failure, delay)
             time.sleep(delay)
             delay = min(delay * 2, 30)
-
-
-def settle_garbage_collector() -> None:
-    """Keeps collector pauses out of request latency: what start-up built (modules, routes,
-    schemas) is never scanned again, young objects are collected often and cheaply, and a
-    full collection is considered only after 500 middle ones (Python's default, 10,
-    paused requests for 60-100 ms every few thousand purchases).
-
-    Members read cold (after a start, or past the cache) bring their lots, which live on in
-    the cache: each object that survives a young collection is scanned again in the middle
-    generation, so the middle generation's size sets the longest pause. `bench.first_reads`
-    (20,000 members of 51 facts read cold, two runs each): at 20,000 young objects and a
-    middle collection every 20, 110-112 ms at most; at 5,000 and 3, 3.3-6.6 ms (longest read
-    9.1 ms, collecting 193 ms in all against 343). POS purchases over HTTP, two alternating
-    pairs: 2,485-2,606 against 2,408-2,535/s, p99 13-15 ms either way. A full collection
-    still scans every cached member (20,000 such members: 350-420 ms); Python runs one only
-    once a quarter of the long-lived heap is new."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(5_000, 3, 500)
 
 
 @app.command()
