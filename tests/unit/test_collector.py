@@ -39,3 +39,17 @@ def test_no_collection_while_bulk_work_has_paused_the_collector():
     finally:
         gc.enable()
     assert young.reads == 150
+
+
+def test_every_fifth_young_collection_takes_the_middle_generation_too():
+    """As the collector does at thresholds (5,000, 3, 500): the middle generation once three
+    young collections have passed since its last."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(5_000, 3, 500)
+    try:
+        gc.collect()
+        seen = _generations_collected(5 * YoungCollections.EVERY, YoungCollections())
+    finally:
+        gc.set_threshold(*thresholds)
+
+    assert seen == [0, 0, 0, 0, 1]
