@@ -12,13 +12,13 @@ Builds members of F purchases (snapshotted as requests leave them, every 100 fac
 from __future__ import annotations
 
 import argparse
-import gc
 import time
 
 import psycopg
 
 from bench import nightly
 from bench.__main__ import fresh_database, report
+from bench.scenarios import collector_pauses
 from tally.bootstrap import start
 from tally.cli import settle_garbage_collector
 from tally.settings import Settings
@@ -34,27 +34,20 @@ def first_reads(url: str) -> tuple[list[float], dict[int, list[float]]]:
         members = [row[0] for row in conn.execute(
             "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled'")]
     settle_garbage_collector()
-    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
-    began = [0.0]
-
-    def clock(phase: str, info: dict) -> None:
-        if phase == "start":
-            began[0] = time.perf_counter()
-        else:
-            pauses[info["generation"]].append(time.perf_counter() - began[0])
-
     runtime = start(Settings(database_url=url))
     timings = []
-    gc.callbacks.append(clock)
     try:
-        for member_id in members:
-            started = time.perf_counter()
-            runtime.ledger.document(runtime.ledger.member(member_id))
-            timings.append(time.perf_counter() - started)
+        with collector_pauses() as pauses:
+            for member_id in members:
+                started = time.perf_counter()
+                runtime.ledger.document(runtime.ledger.member(member_id))
+                timings.append(time.perf_counter() - started)
     finally:
-        gc.callbacks.remove(clock)
         runtime.close()
-    return timings, pauses
+    by_generation: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    for generation, seconds in pauses:
+        by_generation[generation].append(seconds)
+    return timings, by_generation
 
 
 def main() -> None:

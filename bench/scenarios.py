@@ -170,15 +170,15 @@ def _forget(url: str, workers: list) -> None:
 
 
 @contextmanager
-def _collector_pauses() -> Iterator[list[float]]:
-    """The seconds each of Python's garbage collections took while the block ran."""
+def collector_pauses() -> Iterator[list[tuple[int, float]]]:
+    """(generation, seconds) of each of Python's garbage collections while the block ran."""
     pauses, began = [], [0.0]
 
     def clock(phase: str, info: dict) -> None:
         if phase == "start":
             began[0] = time.perf_counter()
         else:
-            pauses.append(time.perf_counter() - began[0])
+            pauses.append((info["generation"], time.perf_counter() - began[0]))
 
     gc.callbacks.append(clock)
     try:
@@ -192,12 +192,12 @@ def _timeline_pages(ledger, member_id: uuid.UUID) -> tuple[list[float], float]:
     garbage collector took meanwhile (a full collection of this process's heap, a million lots
     in its caches by now, takes about half a second: it would show as one slow page)."""
     timings, after = [], 0
-    with _collector_pauses() as pauses:
+    with collector_pauses() as pauses:
         while after is not None:
             started = time.perf_counter()
             after = member_timeline(ledger, member_id, after_version=after, limit=1000)["next_after_version"]
             timings.append(time.perf_counter() - started)
-    return timings, sum(pauses)
+    return timings, sum(seconds for _, seconds in pauses)
 
 
 def _first_page(ledger, member_id: str) -> float:
@@ -228,7 +228,7 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
     # 2026-11-24 08:30 UTC the first reads came from this process's own cache, which the
     # top-up had filled with every member it posted to.
     fresh = start(Settings(database_url=url))
-    with _collector_pauses() as pauses:
+    with collector_pauses() as pauses:
         cold = _document_times(fresh.ledger, members)
     timings = _document_times(fresh.ledger, members)
     fresh.close()
@@ -252,7 +252,7 @@ def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
              f"p50 {_ms(timings, .5)} ms over {len(timings)} members, read again (cached, "
              f"fast-forwarded); first read in a new process (snapshot and facts since) "
              f"p50 {_ms(cold, .5)} ms, p99 {_ms(cold, .99)} ms, longest collector pause "
-             f"meanwhile {max(pauses, default=0) * 1000:.1f} ms"),
+             f"meanwhile {max((seconds for _, seconds in pauses), default=0) * 1000:.1f} ms"),
             ("Reads: a 10,000-fact timeline", f"{sum(pages) * 1000:,.0f} ms",
              f"all {len(pages)} pages of 1,000, replayed from the store; slowest page "
              f"{max(pages) * 1000:.0f} ms; garbage collection meanwhile {collecting * 1000:.0f} ms; "
