@@ -124,13 +124,15 @@ def balance_sums(conn: psycopg.Connection, as_of: datetime | None) -> dict[str, 
 def members_counted(conn: psycopg.Connection, as_of: datetime | None) -> int:
     """Members not merged away: now, from the members table; as of a moment, those whose
     enrolment was recorded by then (read from the stored Enrolled facts, whose `timestamp`
-    the transcoder writes as {"__t": ...}) without a merge_out entry recorded by then."""
+    is a string, or {"__t": ...} in facts stored before 2026-11-24: tally/transcoder.py)
+    without a merge_out entry recorded by then."""
     if as_of is None:
         return conn.execute("SELECT count(*) FROM members WHERE status <> 'merged'").fetchone()[0]
     return conn.execute(
         """SELECT count(*) FROM ledger_events e
+           CROSS JOIN LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS fields) AS stored
            WHERE e.topic = 'domain.member:Member.Enrolled'
-           AND (convert_from(e.state, 'UTF8')::jsonb #>> '{timestamp,__t}')::timestamptz
+           AND coalesce(fields #>> '{timestamp,__t}', fields ->> 'timestamp')::timestamptz
                <= %(as_of)s
            AND NOT EXISTS (SELECT 1 FROM ledger_entries m WHERE m.member_id = e.originator_id
                            AND m.kind = 'merge_out' AND m.recorded_at <= %(as_of)s)""",

@@ -13,7 +13,7 @@ from domain.earning import Item
 from domain.lots import Lot
 from domain.spend import SpendHistory
 from tally.history import RunningBalance
-from tally.transcoder import LotTable, OrjsonTranscoder
+from tally.transcoder import LotTable, OrjsonTranscoder, encode_tagged
 
 UTC_MOMENT = datetime(2026, 1, 1, 5, 50, 0, 123, tzinfo=timezone.utc)
 LOT = Lot(lot_id="48062171e034-12", source="purchase", remaining=12,
@@ -22,14 +22,55 @@ LOT = Lot(lot_id="48062171e034-12", source="purchase", remaining=12,
           pending=False)
 
 
-def test_moments_decimals_and_lots_encode_to_their_tagged_json():
-    encoded = OrjsonTranscoder().encode({"at": UTC_MOMENT, "amount": Decimal("12.80"), "lot": LOT})
+def test_a_facts_fields_are_stored_as_plain_json_with_the_typed_ones_named():
+    encoded = OrjsonTranscoder().encode({
+        "at": UTC_MOMENT, "amount": Decimal("12.80"), "lot": LOT, "points": 12, "store_id": None,
+        "actor": {"name": "till-7", "role": "pos", "request_id": None}, "items": []})
+    assert encoded == (
+        b'{"at":"2026-01-01T05:50:00.000123+00:00","amount":"12.80",'
+        b'"lot":["48062171e034-12","purchase",12,"2026-01-01T05:50:00+00:00",'
+        b'"2026-01-01T05:50:00+00:00",null,false],"points":12,"store_id":null,'
+        b'"actor":{"name":"till-7","role":"pos","request_id":null},"items":[],'
+        b'"__types":{"at":"t","amount":"d","lot":"l"}}')
+
+
+def test_other_values_are_stored_in_the_tagged_form_and_named_as_such():
+    eight = timezone(timedelta(hours=8))
+    state = {"at": datetime(2026, 1, 1, 13, 50, tzinfo=eight),
+             "items": [Item("A1", None, Decimal("2.50"))], "taken": {"points": Decimal("1.5")}}
+    assert OrjsonTranscoder().encode(state) == (
+        b'{"at":{"__t":"2026-01-01T13:50:00+08:00"},'
+        b'"items":[{"__v":"domain.earning:Item","f":{"sku":"A1","category":null,'
+        b'"amount":{"__d":"2.50"},"quantity":1}}],"taken":{"points":{"__d":"1.5"}},'
+        b'"__types":{"at":"x","items":"x","taken":"x"}}')
+
+
+def test_the_tagged_form_of_moments_decimals_and_lots():
+    encoded = encode_tagged({"at": UTC_MOMENT, "amount": Decimal("12.80"), "lot": LOT})
     assert encoded == (
         b'{"at":{"__t":"2026-01-01T05:50:00.000123+00:00"},"amount":{"__d":"12.80"},'
         b'"lot":{"__v":"domain.lots:Lot","f":{"lot_id":"48062171e034-12","source":"purchase",'
         b'"remaining":12,"earned_at":{"__t":"2026-01-01T05:50:00+00:00"},'
         b'"available_at":{"__t":"2026-01-01T05:50:00+00:00"},"expires_at":null,'
         b'"pending":false}}}')
+
+
+def test_events_stored_in_the_tagged_form_throughout_decode_to_the_same_values():
+    eight = timezone(timedelta(hours=8))
+    state = {"at": UTC_MOMENT, "amount": Decimal("12.80"), "lot": LOT, "points": 12,
+             "local": datetime(2026, 1, 1, 13, 50, tzinfo=eight), "actor": {"name": "a"},
+             "items": [Item("A1", None, Decimal("2.50"))], "store_id": None}
+    transcoder = OrjsonTranscoder()
+    older, newer = transcoder.decode(encode_tagged(state)), transcoder.decode(transcoder.encode(state))
+    assert older == newer == state
+    assert [type(value) for value in newer.values()] == [type(value) for value in state.values()]
+    assert newer["local"].utcoffset() == timedelta(hours=8)
+
+
+def test_a_plain_dict_that_looks_like_a_tag_stays_a_dict():
+    transcoder = OrjsonTranscoder()
+    state = {"note": {"__d": "12.80"}, "moment": {"__t": "not a moment"}}
+    assert transcoder.decode(transcoder.encode(state)) == state
 
 
 def test_a_moment_at_any_offset_is_stored_as_its_isoformat():
@@ -79,7 +120,7 @@ SPEND = SpendHistory([UTC_MOMENT, datetime(2026, 1, 2, tzinfo=timezone.utc)],
 
 def test_a_snapshots_lots_and_spend_are_stored_as_rows():
     lots = {LOT.lot_id: LOT, LATER.lot_id: LATER}
-    encoded = OrjsonTranscoder().encode({"lots": LotTable(lots), "spend": SPEND})
+    encoded = encode_tagged({"lots": LotTable(lots), "spend": SPEND})  # a snapshot's `state`
     assert encoded == (
         b'{"lots":{"__lots":['
         b'["48062171e034-12","purchase",12,"2026-01-01T05:50:00+00:00",'
