@@ -5,10 +5,10 @@ with a code, and decoding restores those fields alone:
 `{"occurred_at": "2026-11-22T02:00:00+00:00", "amount": "120.50", "points": 120, ...,
 "__types": {"occurred_at": "t", "amount": "d", "lot": "l"}}`.
 `t`: a UTC moment, as isoformat() writes it; `d`: a decimal's digits; `l`: a lot as a row
-`[lot_id, source, remaining, earned_at, available_at, expires_at, pending]`; `x`: any other
-value (moments at other offsets, value objects, containers holding them), in the tagged form
-below. Plain fields (strings, numbers, booleans, null, and dicts and lists of those) are left
-as parsed: a purchase's fact decodes in ~3 us, against ~6 us walking every value for tags.
+`[lot_id, source, remaining, earned_at, available_at, expires_at, pending]`; `o`: a dict
+with typed values, its own `__types` within; `x`: any other value (moments at other offsets,
+value objects, lists holding them), in the tagged form below. Plain fields (strings, numbers,
+booleans, null, and dicts and lists of those) are left as parsed: a purchase's fact decodes in ~3 us, against ~6 us walking every value for tags.
 
 The tagged form, which every event stored before 2026-11-24 uses throughout (no `__types`:
 decoded by walking the whole document, as before): `{"__d": "120.50"}`,
@@ -213,30 +213,36 @@ def _row_of(lot: Lot) -> tuple | None:
             lot.pending)
 
 
-def _encode_typed(state: dict[str, Any]) -> bytes:
-    document, types = dict(state), {}
-    for key, value in state.items():
+def _typed(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields as stored: typed ones in plain JSON and named in `__types`, a dict of such
+    fields (a receipt, a snapshot's member) typed the same way within (`o`)."""
+    document, types = dict(fields), {}
+    for key, value in fields.items():
         kind = type(value)
         if kind in _PLAIN:
             continue
         if kind is datetime and value.tzinfo is _UTC:
             types[key] = "t"  # written by orjson itself, as isoformat() would
-            continue
-        if kind is dict and _PLAIN.issuperset(map(type, value.values())):
-            continue  # an actor, say
-        if kind is list and _PLAIN.issuperset(map(type, value)):
-            continue
-        if kind is Decimal:
+        elif kind is Decimal:
             document[key], types[key] = str(value), "d"
+        elif kind is dict:
+            if _PLAIN.issuperset(map(type, value.values())):
+                continue  # an actor, say
+            if "__types" in value:
+                document[key], types[key] = _Fragment(encode_tagged(value)), "x"
+            else:
+                document[key], types[key] = _typed(value), "o"
+        elif kind is list and _PLAIN.issuperset(map(type, value)):
+            continue
         elif kind is Lot and (row := _row_of(value)) is not None:
             document[key], types[key] = row, "l"
         else:
             document[key], types[key] = _Fragment(encode_tagged(value)), "x"
     document["__types"] = types
-    return _dumps(document)
+    return document
 
 
-def _decode_typed(document: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
+def _restored(document: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
     for key, code in types.items():
         value = document[key]
         if code == "t":
@@ -245,6 +251,8 @@ def _decode_typed(document: dict[str, Any], types: dict[str, str]) -> dict[str, 
             document[key] = Decimal(value)
         elif code == "l":
             document[key] = _lot_of(value)
+        elif code == "o":
+            document[key] = _restored(value, value.pop("__types"))
         else:
             document[key] = _untag(value)
     return document
@@ -253,7 +261,7 @@ def _decode_typed(document: dict[str, Any], types: dict[str, str]) -> dict[str, 
 class OrjsonTranscoder(Transcoder):
     def encode(self, obj: Any) -> bytes:
         if type(obj) is dict:  # an event's fields, as the mapper hands them over
-            return _encode_typed(obj)
+            return _dumps(_typed(obj))
         return encode_tagged(obj)
 
     def decode(self, data: bytes) -> Any:
@@ -261,5 +269,5 @@ class OrjsonTranscoder(Transcoder):
         if type(document) is dict:
             types = document.pop("__types", None)
             if types is not None:
-                return _decode_typed(document, types)
+                return _restored(document, types)
         return _untag(document)

@@ -34,15 +34,15 @@ def test_a_facts_fields_are_stored_as_plain_json_with_the_typed_ones_named():
         b'"__types":{"at":"t","amount":"d","lot":"l"}}')
 
 
-def test_other_values_are_stored_in_the_tagged_form_and_named_as_such():
+def test_other_values_are_stored_in_the_tagged_form_and_dicts_typed_within():
     eight = timezone(timedelta(hours=8))
     state = {"at": datetime(2026, 1, 1, 13, 50, tzinfo=eight),
              "items": [Item("A1", None, Decimal("2.50"))], "taken": {"points": Decimal("1.5")}}
     assert OrjsonTranscoder().encode(state) == (
         b'{"at":{"__t":"2026-01-01T13:50:00+08:00"},'
         b'"items":[{"__v":"domain.earning:Item","f":{"sku":"A1","category":null,'
-        b'"amount":{"__d":"2.50"},"quantity":1}}],"taken":{"points":{"__d":"1.5"}},'
-        b'"__types":{"at":"x","items":"x","taken":"x"}}')
+        b'"amount":{"__d":"2.50"},"quantity":1}}],"taken":{"points":"1.5","__types":{"points":"d"}},'
+        b'"__types":{"at":"x","items":"x","taken":"o"}}')
 
 
 def test_the_tagged_form_of_moments_decimals_and_lots():
@@ -67,10 +67,12 @@ def test_events_stored_in_the_tagged_form_throughout_decode_to_the_same_values()
     assert newer["local"].utcoffset() == timedelta(hours=8)
 
 
-def test_a_plain_dict_that_looks_like_a_tag_stays_a_dict():
+def test_a_dict_that_looks_like_a_tag_or_names_types_of_its_own_stays_as_it_was():
     transcoder = OrjsonTranscoder()
-    state = {"note": {"__d": "12.80"}, "moment": {"__t": "not a moment"}}
-    assert transcoder.decode(transcoder.encode(state)) == state
+    state = {"note": {"__d": "12.80"}, "moment": {"__t": "not a moment"},
+             "typed": {"__types": {"at": "d"}, "at": UTC_MOMENT}}
+    decoded = transcoder.decode(transcoder.encode(state))
+    assert decoded == state and decoded["typed"]["at"] == UTC_MOMENT
 
 
 def test_a_moment_at_any_offset_is_stored_as_its_isoformat():
@@ -141,9 +143,9 @@ def test_a_snapshots_lots_and_spend_are_stored_as_rows():
 
 def test_snapshots_stored_with_a_tagged_object_per_value_still_decode_alike():
     transcoder = OrjsonTranscoder()
-    older = transcoder.encode({"lots": {LOT.lot_id: LOT, LATER.lot_id: LATER},
-                               "spend": {"__v": "domain.spend:SpendHistory",
-                                         "f": {"moments": SPEND.moments, "amounts": SPEND.amounts}}})
+    older = encode_tagged({"lots": {LOT.lot_id: LOT, LATER.lot_id: LATER},
+                           "spend": {"__v": "domain.spend:SpendHistory",
+                                     "f": {"moments": SPEND.moments, "amounts": SPEND.amounts}}})
     assert b'"__v":"domain.lots:Lot"' in older and b"__lots" not in older
     assert transcoder.decode(older) == transcoder.decode(
         transcoder.encode({"lots": LotTable({LOT.lot_id: LOT, LATER.lot_id: LATER}),
@@ -164,7 +166,9 @@ def test_lots_and_spend_at_other_offsets_keep_the_tagged_form_and_their_offsets(
 
 def test_a_timelines_opening_balance_reads_either_snapshot_layout():
     lots = {LOT.lot_id: LOT, LATER.lot_id: LATER}
-    for state in ({"lots": LotTable(lots), "debt": 4}, {"lots": lots, "debt": 4}):
-        stored = orjson.loads(OrjsonTranscoder().encode(state))
+    for encode, state in ((OrjsonTranscoder().encode, {"lots": LotTable(lots), "debt": 4}),
+                          (encode_tagged, {"lots": LotTable(lots), "debt": 4}),
+                          (encode_tagged, {"lots": lots, "debt": 4})):  # as stored before 11-23
+        stored = orjson.loads(encode({"state": state, "timestamp": UTC_MOMENT}))["state"]
         assert RunningBalance.of_snapshot(stored).as_dict() == {
             "available": 12, "pending": 50, "debt": 4}
