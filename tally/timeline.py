@@ -85,7 +85,7 @@ def member_timeline(ledger: Any, member_id: UUID | str, as_of: datetime | None =
     balance = opening_balance(ledger, member_id, after_version)
     events, more = [], False
     with collector_paused():  # tens of thousands of objects a page, freed or answered, no cycles
-        for fact in ledger.events.get(member_id, gt=after_version, limit=limit + 1):
+        for fact in _facts_after(ledger, member_id, after_version, limit + 1):
             if as_of is not None and fact.timestamp > as_of:
                 break
             if len(events) == limit:
@@ -94,6 +94,22 @@ def member_timeline(ledger: Any, member_id: UUID | str, as_of: datetime | None =
             events.append(timeline_entry(fact, balance))
     return {"member_id": str(member_id), "events": events,
             "next_after_version": events[-1]["version"] if more else None}
+
+
+def _facts_after(ledger: Any, member_id: UUID, after_version: int, count: int) -> list[Any]:
+    """The member's first `count` facts after `after_version`, asked for as a range of versions
+    (a member's versions run on from 1 without gaps).
+
+    Asked open-ended (`LIMIT`), PostgreSQL planned each of a connection's first five asks on
+    its own, as prepared statements are, and for a long history read every later fact and
+    sorted them: 3.7-8.6 ms a page of a 10,000-fact member, against 0.4 through the index,
+    the plan it keeps from then on. A range that comes back short (the end of the history,
+    or a gap, which verify reports) is followed by an open-ended read of what is left."""
+    facts = list(ledger.events.get(member_id, gt=after_version, lte=after_version + count))
+    if len(facts) < count:
+        last = facts[-1].originator_version if facts else after_version
+        facts += ledger.events.get(member_id, gt=last, limit=count - len(facts))
+    return facts
 
 
 def _member_uuid(member_id: UUID | str) -> UUID:

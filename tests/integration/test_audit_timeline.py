@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from domain.errors import InvalidInput, MemberNotFound
@@ -150,3 +151,14 @@ def test_a_deep_page_starts_from_the_ledger_entries_where_they_reach_and_the_sto
     page = assert_pages_start_from_the_stored_balance(shop, member, (2, 3, 60, 125, 126, 150,
                                                                      version - 1))
     assert page["events"][0]["balance"]["available"] == 5 + 160 * 3 - 3 * 20
+
+
+def test_a_gap_in_the_stored_versions_does_not_end_the_timeline_early(shop, clean_db):
+    member = a_busy_member(shop)  # versions 1 to 5
+    with psycopg.connect(clean_db) as conn:  # a row deleted by hand: verify reports the gap
+        conn.execute("DELETE FROM ledger_events WHERE originator_id = %s AND originator_version = 3",
+                     (UUID(member["member_id"]),))
+    first = member_timeline(shop.ledger, member["member_id"], after_version=1, limit=2)
+    rest = member_timeline(shop.ledger, member["member_id"], after_version=4, limit=2)
+    assert ([e["version"] for e in first["events"]], first["next_after_version"]) == ([2, 4], 4)
+    assert ([e["version"] for e in rest["events"]], rest["next_after_version"]) == ([5], None)
