@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Any, Callable
 from uuid import UUID
 
 from domain.errors import InvalidInput, MemberNotFound
+from domain.lots import Lot
 from domain.member import Member
-from domain.statement import summary
+from domain.statement import movement, summary
 from tally.bulk import collector_paused
 from tally.history import RunningBalance, opening_balance
 
@@ -42,6 +44,10 @@ def _plain(value: Any) -> Any:
     kind = type(value)
     if kind in _AS_IS:
         return value
+    if kind is Lot:  # most facts grant one: named here, not found field by field (1 us less)
+        return {"lot_id": value.lot_id, "source": value.source, "remaining": value.remaining,
+                "earned_at": value.earned_at, "available_at": value.available_at,
+                "expires_at": value.expires_at, "pending": value.pending}
     if kind is list:
         return [_plain(item) for item in value]
     if kind is dict:
@@ -52,12 +58,36 @@ def _plain(value: Any) -> Any:
     return {name: _plain(getattr(value, name)) for name in fields}  # a lot, without deep copies
 
 
-def timeline_entry(fact: Any, balance: RunningBalance) -> dict[str, Any]:
-    points = balance.after(fact)
-    return {"version": fact.originator_version, "type": type(fact).__name__,
-            "occurred_at": fact.occurred_at, "recorded_at": fact.timestamp,
-            "summary": summary(fact), "points_delta": points, "balance": balance.as_dict(),
-            "actor": fact.actor, "data": fact_data(fact)}
+@cache
+def _reading(kind: type) -> tuple[str, Callable[[Any], str], Callable[[Any], Any]]:
+    """A fact class's name, sentence and movement, looked up once per class: through
+    singledispatch they cost 0.4 us a fact each."""
+    return kind.__name__, summary.dispatch(kind), movement.dispatch(kind)
+
+
+def _entries(facts: list[Any], balance: RunningBalance, as_of: datetime | None,
+             limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Up to `limit` timeline entries of `facts` recorded at or before `as_of`, the running
+    balance from `balance` on; and whether facts are left after them."""
+    events: list[dict[str, Any]] = []
+    available, pending, debt = balance.available, balance.pending, balance.debt
+    for fact in facts:
+        if as_of is not None and fact.timestamp > as_of:
+            return events, False
+        if len(events) == limit:
+            return events, True
+        name, sentence, moving = _reading(type(fact))
+        moved, points = moving(fact), 0
+        if moved is not None:
+            points = moved.points
+            available, pending, debt = (available + moved.available, pending + moved.pending,
+                                        debt + moved.debt)
+        events.append({"version": fact.originator_version, "type": name,
+                       "occurred_at": fact.occurred_at, "recorded_at": fact.timestamp,
+                       "summary": sentence(fact), "points_delta": points,
+                       "balance": {"available": available, "pending": pending, "debt": debt},
+                       "actor": fact.actor, "data": fact_data(fact)})
+    return events, False
 
 
 def _check_page(after_version: int, limit: int) -> None:
@@ -77,23 +107,28 @@ def member_timeline(ledger: Any, member_id: UUID | str, as_of: datetime | None =
     """
     _check_page(after_version, limit)
     member_id = _member_uuid(member_id)
-    enrolment = next(iter(ledger.events.get(member_id, lte=1)), None)
-    if not isinstance(enrolment, Member.Event):
-        raise MemberNotFound(f"no member {member_id}")
-    if as_of is not None and as_of < enrolment.timestamp:
-        raise MemberNotFound(f"no member {member_id} as of {as_of.isoformat()}")
-    balance = opening_balance(ledger, member_id, after_version)
-    events, more = [], False
     with collector_paused():  # tens of thousands of objects a page, freed or answered, no cycles
-        for fact in _facts_after(ledger, member_id, after_version, limit + 1):
-            if as_of is not None and fact.timestamp > as_of:
-                break
-            if len(events) == limit:
-                more = True
-                break
-            events.append(timeline_entry(fact, balance))
+        facts = _facts_after(ledger, member_id, after_version, limit + 1)
+        _require_member(ledger, member_id, facts, as_of)
+        balance = opening_balance(ledger, member_id, after_version)
+        events, more = _entries(facts, balance, as_of, limit)
     return {"member_id": str(member_id), "events": events,
             "next_after_version": events[-1]["version"] if more else None}
+
+
+def _require_member(ledger: Any, member_id: UUID, facts: list[Any],
+                    as_of: datetime | None) -> None:
+    """MemberNotFound unless `facts` (a page) are a member's, enrolled by `as_of` if given.
+    The enrolment is read only when the page does not start with it and the answer needs it
+    (an empty page, or `as_of`): a fact of any later version is a member's fact as surely,
+    and each read was a round trip of 0.2-0.3 ms on every page."""
+    first = facts[0] if facts else None
+    if first is None or (as_of is not None and first.originator_version != 1):
+        first = next(iter(ledger.events.get(member_id, lte=1)), None)
+    if not isinstance(first, Member.Event):
+        raise MemberNotFound(f"no member {member_id}")
+    if as_of is not None and as_of < first.timestamp:
+        raise MemberNotFound(f"no member {member_id} as of {as_of.isoformat()}")
 
 
 def _facts_after(ledger: Any, member_id: UUID, after_version: int, count: int) -> list[Any]:

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from domain.errors import InvalidInput, MemberNotFound
+from domain.guards import Purchase
 from projections.runner import catch_up, workers_for
 from tally.history import projected_balance
 from tally.timeline import member_timeline
@@ -162,3 +163,16 @@ def test_a_gap_in_the_stored_versions_does_not_end_the_timeline_early(shop, clea
     rest = member_timeline(shop.ledger, member["member_id"], after_version=4, limit=2)
     assert ([e["version"] for e in first["events"]], first["next_after_version"]) == ([2, 4], 4)
     assert ([e["version"] for e in rest["events"]], rest["next_after_version"]) == ([5], None)
+
+
+def test_a_later_page_is_refused_for_what_is_not_a_member_and_before_the_enrolment(shop):
+    member = a_busy_member(shop)
+    guard = shop.ledger.repository.get(Purchase.id_for("pos", "T-1"))  # an aggregate, not a member
+    with pytest.raises(MemberNotFound):
+        member_timeline(shop.ledger, guard.id, after_version=0)
+    with pytest.raises(MemberNotFound):
+        member_timeline(shop.ledger, member["member_id"], after_version=2,
+                        as_of=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert member_timeline(shop.ledger, member["member_id"], after_version=5)["events"] == []
+    with pytest.raises(MemberNotFound):
+        member_timeline(shop.ledger, "00000000-0000-4000-8000-000000000000", after_version=3)

@@ -38,6 +38,10 @@ def test_a_lot_becomes_a_dict_of_its_fields():
         "available_at": MOMENT, "expires_at": None, "pending": False}
 
 
+def test_a_lot_as_data_names_every_field_a_lot_has():
+    assert list(fact_data(a_fact(lot=LOT))["lot"]) == list(Lot.__dataclass_fields__)
+
+
 def test_value_objects_in_lists_and_dicts_and_of_one_field_become_dicts_too():
     data = fact_data(a_fact(items=[Item("A1", None, Decimal("2.50"))], taken={"lot": LOT},
                             note=Note("late")))
