@@ -15,7 +15,7 @@ from eventsourcing.persistence import ProgrammingError
 from psycopg.errors import UndefinedTable
 from psycopg.sql import SQL, Identifier
 
-from domain.statement import movement
+from domain.statement import Movement, movement
 from tally.transcoder import stored_lot_points
 
 
@@ -37,7 +37,10 @@ class RunningBalance:
 
     def after(self, fact: Any) -> int:
         """Applies the fact's movement; returns its points (0 for a fact that moves none)."""
-        moved = movement(fact)
+        return self.moved(movement(fact))
+
+    def moved(self, moved: Movement | None) -> int:
+        """Applies a movement (None: none); returns its points."""
         if moved is None:
             return 0
         self.available += moved.available

@@ -68,25 +68,20 @@ def _reading(kind: type) -> tuple[str, Callable[[Any], str], Callable[[Any], Any
 def _entries(facts: list[Any], balance: RunningBalance, as_of: datetime | None,
              limit: int) -> tuple[list[dict[str, Any]], bool]:
     """Up to `limit` timeline entries of `facts` recorded at or before `as_of`, the running
-    balance from `balance` on; and whether facts are left after them."""
+    balance moved on from `balance`; and whether facts are left after them."""
     events: list[dict[str, Any]] = []
-    available, pending, debt = balance.available, balance.pending, balance.debt
     for fact in facts:
         if as_of is not None and fact.timestamp > as_of:
             return events, False
         if len(events) == limit:
             return events, True
         name, sentence, moving = _reading(type(fact))
-        moved, points = moving(fact), 0
-        if moved is not None:
-            points = moved.points
-            available, pending, debt = (available + moved.available, pending + moved.pending,
-                                        debt + moved.debt)
+        points = balance.moved(moving(fact))
         events.append({"version": fact.originator_version, "type": name,
                        "occurred_at": fact.occurred_at, "recorded_at": fact.timestamp,
                        "summary": sentence(fact), "points_delta": points,
-                       "balance": {"available": available, "pending": pending, "debt": debt},
-                       "actor": fact.actor, "data": fact_data(fact)})
+                       "balance": balance.as_dict(), "actor": fact.actor,
+                       "data": fact_data(fact)})
     return events, False
 
 
