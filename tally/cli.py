@@ -24,16 +24,36 @@ log = logging.getLogger("tally")
 # (each waits for PostgreSQL part of the time). A file of 10,000 rows, each member read cold,
 # went 3-6% slower with the fourth worker's start-up (5,019/5,037 -> 4,879/4,712 rows/s).
 IMPORT_WORKERS = min((os.cpu_count() or 1) + 2, 8)
+# Workers repay their start-up (~1 s: their fork server importing Tally, then each reading its
+# members cold) only on larger files. 2026-11-24, whole `tally import` commands on copies of
+# one ledger (2,000 members of ~50 facts, rows by card), alternating: 500-8,000 rows (86 KiB to
+# 1.4 MiB of NDJSON) took 0.9-3.5 s in one process against 1.7-4.5 s with four workers; 16,000
+# rows about even; 32,000 rows 9.4-13.1 s against 7.2-8.0 s.
+SMALL_IMPORT = 1 << 20
+
+
+def import_workers(file: Path) -> int:
+    """The processes an import of `file` uses unless told: one for a file under a MiB (it
+    posts sooner in the command's own process), else cores + 2."""
+    return 1 if file.stat().st_size < SMALL_IMPORT else IMPORT_WORKERS
 
 
 def open_runtime(read_side: bool = False):
     """Settings from the environment → database (embedded by default) → migrated Ledger
-    (with `read_side`, projecting in this process)."""
+    (with `read_side`, projecting in this process). A database that cannot be reached (down,
+    no such database, refused) ends the command with its reason and exit status 2."""
+    import psycopg
+    from eventsourcing.persistence import PersistenceError
+
     from tally.bootstrap import start
 
     settings = Settings()
-    with console.status("Opening the ledger (migrating if needed)…"):
-        return start(settings, read_side=read_side)
+    try:
+        with console.status("Opening the ledger (migrating if needed)…"):
+            return start(settings, read_side=read_side)
+    except (psycopg.Error, PersistenceError) as failure:
+        console.print(f"[red]Cannot open the ledger:[/red] {failure}")
+        raise typer.Exit(2) from None
 
 
 def ensure_commands() -> None:
@@ -116,11 +136,15 @@ def demo(members: int = typer.Option(3000, min=1)) -> None:
 
 
 @app.command(name="import")
-def import_file(file: Path, batch: int = 1000,
-                workers: int = typer.Option(IMPORT_WORKERS, min=1, help=(
+def import_file(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                            help="CSV with a header row, or NDJSON."),
+                batch: int = typer.Option(1000, min=1, help="Rows posted per round."),
+                workers: int | None = typer.Option(None, min=1, show_default=False, help=(
                     "Processes posting rows side by side, each member's rows in one of them "
-                    "in file order; 1 posts them in this process."))) -> None:
+                    f"in file order; 1 posts them in this process. Default: {IMPORT_WORKERS} "
+                    "(cores + 2), or 1 for a file under 1 MiB."))) -> None:
     """Import purchases from CSV (with a header) or NDJSON; safe to re-run."""
+    workers = workers or import_workers(file)
     if workers > 1:  # the workers' fork server imports Tally while this process opens the ledger
         from tally.processes import IMPORT_PRELOAD, start_fork_server
 

@@ -9,10 +9,10 @@ With `workers` above one, worker processes judge the rows side by side (import_w
 from __future__ import annotations
 
 import csv
-import io
+from codecs import BOM_UTF8
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import orjson
 from pydantic import ValidationError
@@ -27,19 +27,42 @@ from tally.bulk import collector_paused
 from tally.ledger import Ledger
 
 
+class ImportStopped(Exception):
+    """An import could not go on (the database went away, a worker died, a line of the file
+    could not be read); the rows posted so far stay posted, and running the import again (on
+    the mended file) finishes it."""
+
+
 def rows(file: Path) -> Iterator[tuple[int, Any, int]]:
-    """(line number, contract-shaped purchase or raw text, bytes read so far) per data row."""
+    """(line number, contract-shaped purchase or raw text, bytes read so far) per data row.
+
+    A UTF-8 byte order mark (Excel's "CSV UTF-8" starts with one) is skipped: read as text it
+    renamed the first column, and every row was refused. CSV text that is not UTF-8 stops the
+    import at its line (ImportStopped): decoding it some other way could post a mangled
+    transaction id. (An NDJSON line that is not UTF-8 is refused on its own, as bad JSON.)
+    """
     with file.open("rb") as raw:
+        skip = len(BOM_UTF8) if raw.read(len(BOM_UTF8)) == BOM_UTF8 else 0
+        raw.seek(skip)
         first = raw.read(1)
-        raw.seek(0)
+        raw.seek(skip)
         if first == b"{" or file.suffix in (".ndjson", ".jsonl"):
             for number, line in enumerate(raw, start=1):
                 if line.strip():
                     yield number, _json(line), raw.tell()
             return
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        for number, record in enumerate(csv.DictReader(text), start=2):
-            yield number, from_csv(record), raw.tell()
+        records = csv.DictReader(_utf8_lines(raw, file.name))
+        for record in records:
+            yield records.line_num, from_csv(record), raw.tell()
+
+
+def _utf8_lines(raw: BinaryIO, name: str) -> Iterator[str]:
+    for number, line in enumerate(raw, start=1):
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise ImportStopped(f"line {number} of {name} is not UTF-8 text ({bad.reason} at "
+                                f"byte {bad.start + 1} of the line); save the file as UTF-8") from None
 
 
 def _json(line: bytes) -> Any:
@@ -61,11 +84,6 @@ def from_csv(record: dict[str, str]) -> dict[str, Any]:
     if "items" in row:
         row["items"] = _json(row["items"].encode())
     return {**row, "member": member}
-
-
-class ImportStopped(Exception):
-    """An import could not go on (the database went away, a worker died); the rows posted
-    so far stay posted, and running the import again finishes it."""
 
 
 def run_import(ledger: Ledger, file: Path, console: Console, batch: int = 1000,
