@@ -69,10 +69,19 @@ def _all_utc(moments: Iterable[datetime | None]) -> bool:
     return all(moment is None or moment.tzinfo is _UTC for moment in moments)
 
 
+def _row_of(lot: Lot) -> tuple | None:
+    """A lot as a row, if its moments are in UTC (orjson writes those as isoformat() does)."""
+    expires_at = lot.expires_at
+    if lot.earned_at.tzinfo is not _UTC or lot.available_at.tzinfo is not _UTC or (
+            expires_at is not None and expires_at.tzinfo is not _UTC):
+        return None
+    return (lot.lot_id, lot.source, lot.remaining, lot.earned_at, lot.available_at, expires_at,
+            lot.pending)
+
+
 def _lot_rows(lots: dict[str, Lot]) -> Any:
-    rows = [(lot.lot_id, lot.source, lot.remaining, lot.earned_at, lot.available_at,
-             lot.expires_at, lot.pending) for lot in lots.values()]
-    if not _all_utc(moment for row in rows for moment in row[3:6]):
+    rows = [_row_of(lot) for lot in lots.values()]
+    if None in rows:  # a moment at another offset
         return dict(lots)  # each lot tagged on its own
     return _Fragment(b'{"__lots":' + _dumps(rows) + b"}")
 
@@ -164,7 +173,7 @@ def _tagged(value: dict) -> Any:
 # member read cold (each night's import, the first request after a restart) decodes them all.
 _new = object.__new__
 (_set_lot_id, _set_source, _set_remaining, _set_earned_at, _set_available_at, _set_expires_at,
- _set_pending) = (getattr(Lot, name).__set__ for name in (  # a row's order (_lot_rows)
+ _set_pending) = (getattr(Lot, name).__set__ for name in (  # a row's order (_row_of)
      "lot_id", "source", "remaining", "earned_at", "available_at", "expires_at", "pending"))
 
 
@@ -202,16 +211,6 @@ def encode_tagged(value: Any) -> bytes:
 
 
 _PLAIN = frozenset((str, int, bool, float, type(None)))
-
-
-def _row_of(lot: Lot) -> tuple | None:
-    """A lot as a row, if its moments are in UTC (orjson writes those as isoformat() does)."""
-    expires_at = lot.expires_at
-    if lot.earned_at.tzinfo is not _UTC or lot.available_at.tzinfo is not _UTC or (
-            expires_at is not None and expires_at.tzinfo is not _UTC):
-        return None
-    return (lot.lot_id, lot.source, lot.remaining, lot.earned_at, lot.available_at, expires_at,
-            lot.pending)
 
 
 def _typed(fields: dict[str, Any]) -> dict[str, Any]:
