@@ -19,7 +19,7 @@ from typing import Callable
 import httpx
 import psycopg
 
-from bench import scenarios
+from bench import reads, scenarios
 from bench.load import Load, drive, plain_purchase, tally_purchase
 from tally.settings import Settings
 from tally.storage import database_url
@@ -129,7 +129,7 @@ def main() -> None:
     rows = [] if options.skip_http else http_scenario(url, options.seconds)
     rows += scenarios.bulk(url, options.scale)
     rows += scenarios.catch_up(url)
-    rows += scenarios.reads(url, options.events)
+    rows += reads.reads(url, options.events)
     report(rows)
 
 

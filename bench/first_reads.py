@@ -18,7 +18,7 @@ import psycopg
 
 from bench import nightly
 from bench.__main__ import fresh_database, report
-from bench.scenarios import collector_pauses
+from bench.reads import collector_pauses
 from tally.bootstrap import start
 from tally.cli import settle_garbage_collector
 from tally.settings import Settings

@@ -1,37 +1,27 @@
-"""In-process scenarios: bulk import, projection catch-up, reads on a large ledger."""
+"""In-process scenarios: bulk import and projection catch-up (reads: bench/reads.py)."""
 
 from __future__ import annotations
 
-import gc
 import io
-import os
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Iterator
 
 import orjson
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 
-from api.routers.ledger import csv_chunks
 from projections.runner import UPSTREAM, catch_up as project, workers_for
 from tally.batch import CHUNK_BESIDE_TILLS
 from tally.bootstrap import start
 from tally.bulk import collector_paused
 from tally.cli_projections import REBUILD_BATCH
-from tally.cli import IMPORT_WORKERS, settle_garbage_collector
+from tally.cli import IMPORT_WORKERS
 from tally.importer import run_import
 from tally.settings import Settings
-from tally.audit import EntryFilter, entries_export
-from tally.storage import open_pool
-from tally.timeline import member_timeline
-from tally.verify import verify_ledger
 
 ACTOR = {"name": "bench", "role": "admin", "request_id": None}
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -135,31 +125,6 @@ def catch_up(url: str) -> list[tuple[str, ...]]:
              f"facts/s ({batched / one_by_one:.1f}×)")]
 
 
-def _document_times(ledger, members: list) -> list[float]:
-    timings = []
-    for member_id in members:
-        started = time.perf_counter()
-        ledger.document(ledger.member(member_id))
-        timings.append(time.perf_counter() - started)
-    return sorted(timings)
-
-
-def _ms(timings: list[float], share: float) -> str:
-    return f"{timings[min(int(len(timings) * share), len(timings) - 1)] * 1000:.2f}"
-
-
-def _top_up(ledger, url: str, events: int) -> None:
-    with psycopg.connect(url) as conn:
-        members = [str(row[0]) for row in conn.execute(
-            "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled' "
-            "ORDER BY notification_id LIMIT 2000")]
-    number = 20_000_000
-    while (ledger.recorder.max_notification_id() or 0) < events - 10_000:
-        ledger.post_purchases([_order(number + n, members[n % len(members)])
-                               for n in range(10_000)])
-        number += 10_000
-
-
 def _forget(url: str, workers: list) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE members, identities, lots, ledger_entries, ledger_totals")
@@ -167,103 +132,3 @@ def _forget(url: str, workers: list) -> None:
             conn.execute(f"DELETE FROM {worker.read_model.name}_tracking "
                          "WHERE application_name = %s", (UPSTREAM,))
             worker.position = 0
-
-
-@contextmanager
-def collector_pauses() -> Iterator[list[tuple[int, float]]]:
-    """(generation, seconds) of each of Python's garbage collections while the block ran."""
-    pauses, began = [], [0.0]
-
-    def clock(phase: str, info: dict) -> None:
-        if phase == "start":
-            began[0] = time.perf_counter()
-        else:
-            pauses.append((info["generation"], time.perf_counter() - began[0]))
-
-    gc.callbacks.append(clock)
-    try:
-        yield pauses
-    finally:
-        gc.callbacks.remove(clock)
-
-
-def _timeline_pages(ledger, member_id: uuid.UUID) -> tuple[list[float], float]:
-    """Seconds per page of 1,000, walking a member's whole timeline, and the seconds Python's
-    garbage collector took meanwhile (a full collection of this process's heap, a million lots
-    in its caches by now, takes about half a second: it would show as one slow page)."""
-    timings, after = [], 0
-    with collector_pauses() as pauses:
-        while after is not None:
-            started = time.perf_counter()
-            after = member_timeline(ledger, member_id, after_version=after, limit=1000)["next_after_version"]
-            timings.append(time.perf_counter() - started)
-    return timings, sum(seconds for _, seconds in pauses)
-
-
-def _first_page(ledger, member_id: str) -> float:
-    started = time.perf_counter()
-    member_timeline(ledger, uuid.UUID(member_id))
-    return (time.perf_counter() - started) * 1000
-
-
-def reads(url: str, events: int = 1_000_000) -> list[tuple[str, ...]]:
-    """Member documents, a 10,000-fact timeline, a CSV export and verify, on the ledger built so
-    far topped up with purchases (batch path, over the bulk scenario's members) to `events`."""
-    runtime = start(Settings(database_url=url))
-    ledger = runtime.ledger
-    _top_up(ledger, url, events)
-    heavy = ledger.enroll(member_id=None, identities=[], referrer_code=None, occurred_at=START,
-                          actor=ACTOR, request_hash="heavy").body["member_id"]
-    ledger.post_purchases([_order(10_000_000 + n, heavy) for n in range(9_999)])
-    head = ledger.recorder.max_notification_id()
-    with psycopg.connect(url) as conn:
-        members = [row[0] for row in conn.execute(
-            "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled' LIMIT 1000")]
-    # The collector as `tally serve` sets it when it starts: without this the benchmark's own
-    # heap (a million facts posted, their members cached) gets full collections of ~0.5 s at
-    # default thresholds, which land on whichever read runs then (a timeline page at 06:23 UTC).
-    settle_garbage_collector()
-    # First reads in a process that has read no member yet, as after `tally serve` starts
-    # (each member from its latest snapshot and the facts since); then again, cached. Until
-    # 2026-11-24 08:30 UTC the first reads came from this process's own cache, which the
-    # top-up had filled with every member it posted to.
-    fresh = start(Settings(database_url=url))
-    with collector_pauses() as pauses:
-        cold = _document_times(fresh.ledger, members)
-    timings = _document_times(fresh.ledger, members)
-    fresh.close()
-    project(workers_for(ledger, url))  # as `tally serve` keeps them: deep pages start from them
-    (pages, collecting), first_page = _timeline_pages(ledger, uuid.UUID(heavy)), _first_page(ledger, heavy)
-    again = [sum(_timeline_pages(ledger, uuid.UUID(heavy))[0]) for _ in range(2)]  # planned by now
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
-    pool, size = open_pool(url), 0
-    started = time.perf_counter()
-    for chunk in csv_chunks(entries_export(pool, EntryFilter())):
-        size += len(chunk)  # what GET /v1/ledger/entries streams with Accept: text/csv
-    export_rate = rows / (time.perf_counter() - started)
-    verify_seconds = {}
-    for workers in (1, os.cpu_count() or 1):  # as GET /v1/ledger/verify, as `tally verify`
-        started = time.perf_counter()
-        checked = verify_ledger(ledger, pool, workers=workers)  # read models current (above)
-        verify_seconds[workers] = time.perf_counter() - started
-    pool.close()
-    runtime.close()
-    return [(f"Reads at {head:,} facts: member document", f"p99 {_ms(timings, .99)} ms",
-             f"p50 {_ms(timings, .5)} ms over {len(timings)} members, read again (cached, "
-             f"fast-forwarded); first read in a new process (snapshot and facts since) "
-             f"p50 {_ms(cold, .5)} ms, p99 {_ms(cold, .99)} ms, longest collector pause "
-             f"meanwhile {max((seconds for _, seconds in pauses), default=0) * 1000:.1f} ms"),
-            ("Reads: a 10,000-fact timeline", f"{sum(pages) * 1000:,.0f} ms",
-             f"all {len(pages)} pages of 1,000, replayed from the store, the first walk (walked "
-             f"twice more: {again[0] * 1000:,.0f} and {again[1] * 1000:,.0f} ms); slowest page "
-             f"{max(pages) * 1000:.0f} ms; garbage collection meanwhile {collecting * 1000:.0f} ms; "
-             f"first page of 100: {first_page:.1f} ms"),
-            ("Reads: ledger entries export", f"{export_rate:,.0f} rows/s",
-             f"{rows:,} rows as CSV ({size / 2**20:,.0f} MiB), as the API streams them from a server-side cursor"),
-            ("Reads: verify the whole ledger", f"{verify_seconds[1]:,.1f} s",
-             f"{checked['members_checked']:,} members, {checked['events_checked']:,} member facts "
-             f"({verify_seconds[1] / checked['events_checked'] * 1e6:.0f} µs a fact) in one process "
-             f"(GET /v1/ledger/verify); {max(verify_seconds):,} processes (tally verify) "
-             f"{verify_seconds[max(verify_seconds)]:,.1f} s; hash chains, refold, every read "
-             f"model compared; ok {checked['ok']}")]
