@@ -12,13 +12,12 @@ Builds members of F purchases (snapshotted as requests leave them, every 100 fac
 from __future__ import annotations
 
 import argparse
-import time
 
 import psycopg
 
 from bench import nightly
 from bench.__main__ import fresh_database, report
-from bench.reads import collector_pauses
+from bench.reads import _document_times, collector_pauses
 from tally.bootstrap import start
 from tally.cli import settle_garbage_collector
 from tally.settings import Settings
@@ -35,13 +34,9 @@ def first_reads(url: str) -> tuple[list[float], dict[int, list[float]]]:
             "SELECT originator_id FROM ledger_events WHERE topic LIKE '%%Member.Enrolled'")]
     settle_garbage_collector()
     runtime = start(Settings(database_url=url))
-    timings = []
     try:
         with collector_pauses() as pauses:
-            for member_id in members:
-                started = time.perf_counter()
-                runtime.ledger.document(runtime.ledger.member(member_id))
-                timings.append(time.perf_counter() - started)
+            timings = _document_times(runtime.ledger, members)
     finally:
         runtime.close()
     by_generation: dict[int, list[float]] = {0: [], 1: [], 2: []}

@@ -55,7 +55,7 @@ def _plain(value: Any) -> Any:
     fields = getattr(kind, "__dataclass_fields__", None)
     if fields is None:
         return value
-    return {name: _plain(getattr(value, name)) for name in fields}  # a lot, without deep copies
+    return {name: _plain(getattr(value, name)) for name in fields}  # other value objects
 
 
 @cache
